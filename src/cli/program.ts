@@ -1,0 +1,25 @@
+/**
+ * Builds the napilab command tree. Each pillar contributes a command group from its own module in
+ * ./commands; this file only wires them together, so a new command never touches another's code.
+ */
+import { Command } from "@commander-js/extra-typings";
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name("napilab")
+    .description(
+      "Tooling for Linux threaded NAPI: model the rx path, control NAPI kthreads on a host, " +
+        "benchmark softirq against threaded NAPI, and observe the rx path.",
+    )
+    .version(VERSION, "-V, --version")
+    .showHelpAfterError("(run with --help for usage)")
+    .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
+  program.addHelpText(
+    "after",
+    "\nConventions: durations take units (200us, 2ms, 1.5s); rates take k/M suffixes (800k, 1.5M);\n" +
+      "CPU lists use the kernel's format (0-3,6). Every reporting command has --json.\n",
+  );
+  return program;
+}
+
+export const VERSION = "0.1.0";
