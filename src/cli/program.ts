@@ -3,6 +3,7 @@
  * ./commands; this file only wires them together, so a new command never touches another's code.
  */
 import { Command } from "@commander-js/extra-typings";
+import { registerNapi } from "./commands/napi.js";
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     "\nConventions: durations take units (200us, 2ms, 1.5s); rates take k/M suffixes (800k, 1.5M);\n" +
       "CPU lists use the kernel's format (0-3,6). Every reporting command has --json.\n",
   );
+  registerNapi(program);
   return program;
 }
 
