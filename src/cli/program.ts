@@ -3,7 +3,10 @@
  * ./commands; this file only wires them together, so a new command never touches another's code.
  */
 import { Command } from "@commander-js/extra-typings";
+import { registerBench } from "./commands/bench.js";
 import { registerNapi } from "./commands/napi.js";
+import { registerReproduce } from "./commands/reproduce.js";
+import { registerSim } from "./commands/sim.js";
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -21,6 +24,9 @@ export function buildProgram(): Command {
       "CPU lists use the kernel's format (0-3,6). Every reporting command has --json.\n",
   );
   registerNapi(program);
+  registerBench(program);
+  registerSim(program);
+  registerReproduce(program);
   return program;
 }
 

@@ -1,0 +1,237 @@
+/**
+ * A bench run end to end: build the topology, start the receivers, then for each cell
+ * (mode x size x flows) set the mode up, flood, measure, and finally remove everything. The
+ * topology is removed on every exit path: normal end, error, SIGINT and SIGTERM.
+ */
+import { release } from "node:os";
+import { UserError } from "../core/errors.js";
+import { formatCpuList } from "../core/units.js";
+import { type CellMeasure, measure, type Probe, snapshot } from "./measure.js";
+import { type BenchMode, type ModeSetup, setupMode } from "./modes.js";
+import { type BenchOptions, checkHost, validateBenchOptions } from "./options.js";
+import { findKsoftirqd, irqTimeAccounting, onlineCpusText } from "./procfs.js";
+import {
+  checkNoLeftovers,
+  createTopology,
+  destroyRun,
+  newRunId,
+  rebuildTopology,
+  type Topology,
+} from "./topology.js";
+import { ThreadGroup } from "./traffic.js";
+
+/** First UDP port of the receivers; flow i goes to FIRST_PORT + i. */
+const FIRST_PORT = 5001;
+
+export interface Cell extends CellMeasure {
+  mode: BenchMode;
+  size: number;
+  flows: number;
+  setup: ModeSetup;
+  senderErrors: number;
+}
+
+export interface BenchResult {
+  tool: "napilab bench";
+  version: 1;
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  host: { kernel: string; onlineCpus: string; node: string; irqTimeAccounting: boolean | null };
+  options: {
+    modes: BenchMode[];
+    sizes: number[];
+    flows: number[];
+    durationNs: number;
+    warmupNs: number;
+    rxCpus: string;
+    txCpus: string;
+    ratePps: number;
+    batch: number;
+  };
+  topology: Topology;
+  cells: Cell[];
+}
+
+export interface RunHooks {
+  /** Called before each cell starts (index from 0) and once more at the end with index === total. */
+  onCell?: (index: number, total: number, label: string) => void;
+}
+
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+
+/** Thrown when a signal ends the run; the CLI maps it to exit status 128 + signal number. */
+export class RunAborted extends UserError {
+  readonly signal: NodeJS.Signals;
+  constructor(signal: NodeJS.Signals) {
+    super(
+      `bench interrupted by ${signal}; everything it created was removed`,
+      signal === "SIGINT" ? 130 : 143,
+    );
+    this.signal = signal;
+  }
+}
+
+function sleep(ms: number, abort: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (abort.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      abort.removeEventListener("abort", done);
+      resolve();
+    }
+    abort.addEventListener("abort", done, { once: true });
+  });
+}
+
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+/** Run a whole sweep. Validates first; nothing is created on the host if validation fails. */
+export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promise<BenchResult> {
+  validateBenchOptions(opts);
+  checkHost(opts.modes);
+  checkNoLeftovers();
+
+  const runId = newRunId(opts.runIdPrefix ?? "");
+  const controller = new AbortController();
+  let signalled: NodeJS.Signals | undefined;
+  let cleaned = false;
+  const cleanup = () => {
+    if (cleaned) return;
+    cleaned = true;
+    destroyRun(runId);
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalled) {
+      // a second signal: do not wait for the threads, remove the topology and leave now
+      cleanup();
+      process.exit(128 + (SIGNAL_NUMBERS[sig] ?? 15));
+    }
+    signalled = sig;
+    controller.abort();
+  };
+  const onExit = () => cleanup();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal);
+  process.on("exit", onExit);
+
+  const startedAt = new Date().toISOString();
+  let receivers: ThreadGroup | undefined;
+  let sender: ThreadGroup | undefined;
+  try {
+    const topo = createTopology(runId);
+    const ksoftirqd = findKsoftirqd();
+    const cpus = [...new Set([...opts.rxCpus, ...opts.txCpus])].sort((x, y) => x - y);
+
+    const plan: { mode: BenchMode; size: number; flows: number }[] = [];
+    for (const mode of opts.modes)
+      for (const size of opts.sizes) for (const flows of opts.flows) plan.push({ mode, size, flows });
+
+    const cells: Cell[] = [];
+    for (const [i, c] of plan.entries()) {
+      if (controller.signal.aborted) break;
+      hooks.onCell?.(i, plan.length, `${c.mode} ${c.size}B ${c.flows}fl`);
+      // each cell on a fresh veth pair and fresh namespaces: no state carried over from the cell before
+      if (i > 0) rebuildTopology(runId);
+      const ports = Array.from({ length: c.flows }, (_, f) => FIRST_PORT + f);
+      receivers = await ThreadGroup.start(
+        ports.map((port) => ({
+          role: "receiver" as const,
+          netns: topo.rxNetns,
+          cpus: opts.rxCpus,
+          address: topo.rxAddr,
+          port,
+        })),
+      );
+      const setup = setupMode(topo.rxNetns, topo.rxIfname, c.mode, opts.rxCpus);
+      sender = await ThreadGroup.start([
+        {
+          role: "sender",
+          netns: topo.txNetns,
+          cpus: opts.txCpus,
+          source: topo.txAddr,
+          destination: topo.rxAddr,
+          ports,
+          size: c.size,
+          batch: opts.batch,
+          ratePps: opts.ratePps,
+        },
+      ]);
+      const rxTids = receivers.tids;
+      const senderTid = sender.tids[0] as number;
+      const probe: Probe = {
+        rxNetDir: `/proc/${process.pid}/task/${rxTids[0]}/net`,
+        txNetDir: `/proc/${process.pid}/task/${senderTid}/net`,
+        rxIfname: topo.rxIfname,
+        txIfname: topo.txIfname,
+        ports: new Set(ports),
+        receiverTids: rxTids,
+        senderTid,
+        napiPid: setup.kthreadPid,
+        ksoftirqd,
+        cpus,
+      };
+      const counts = () => [sum(sender?.packets() ?? []), sum(receivers?.packets() ?? [])] as const;
+      await sleep(opts.warmupNs / 1e6, controller.signal);
+      const a = snapshot(probe, ...counts());
+      await sleep(opts.durationNs / 1e6, controller.signal);
+      const b = snapshot(probe, ...counts());
+      const senderErrors = sum(sender.errors());
+      const failure = sender.failed ?? receivers.failed;
+      await sender.stop();
+      sender = undefined;
+      await receivers.stop();
+      receivers = undefined;
+      if (controller.signal.aborted) break;
+      if (failure) throw new UserError(failure);
+      const m = measure(a, b, {
+        rxCpus: opts.rxCpus,
+        txCpus: opts.txCpus,
+        napiCpus: setup.kthreadCpus,
+        napiName: setup.kthreadName,
+        napiPid: setup.kthreadPid,
+      });
+      cells.push({ mode: c.mode, size: c.size, flows: c.flows, ...m, setup, senderErrors });
+    }
+    if (signalled) throw new RunAborted(signalled);
+    hooks.onCell?.(plan.length, plan.length, "done");
+    return {
+      tool: "napilab bench",
+      version: 1,
+      runId,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      host: {
+        kernel: release(),
+        onlineCpus: onlineCpusText(),
+        node: process.version,
+        irqTimeAccounting: irqTimeAccounting(),
+      },
+      options: {
+        modes: opts.modes,
+        sizes: opts.sizes,
+        flows: opts.flows,
+        durationNs: opts.durationNs,
+        warmupNs: opts.warmupNs,
+        rxCpus: formatCpuList(opts.rxCpus),
+        txCpus: formatCpuList(opts.txCpus),
+        ratePps: opts.ratePps,
+        batch: opts.batch,
+      },
+      topology: topo,
+      cells,
+    };
+  } finally {
+    await sender?.terminate();
+    await receivers?.stop();
+    cleanup();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    process.off("SIGHUP", onSignal);
+    process.off("exit", onExit);
+  }
+}

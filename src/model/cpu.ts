@@ -1,0 +1,444 @@
+/**
+ * A CPU and its execution contexts. Three levels run work in chunks: hardirq (interrupt handlers),
+ * softirq in interrupt context (__do_softirq invoked at irq_exit), and task level (the current
+ * task's body, which may itself run softirqs as ksoftirqd or at local_bh_enable). A higher level
+ * pauses the one below; a paused chunk keeps its remaining time and resumes where it stopped, which
+ * gives exact preemption without per-packet events. A virtual CPU (a guest vCPU) runs only while its
+ * backing host thread is on a host CPU: the host pauses and resumes it like a preemption.
+ */
+import type { Kernel } from "./kernel.js";
+import { RunQueue } from "./sched.js";
+import { doSoftirq, NET_RX_SOFTIRQ } from "./softirq.js";
+import {
+  PREEMPT,
+  RESCHED,
+  RUN_GUEST,
+  RUNNING,
+  SLEEP,
+  SLEEPING,
+  TASK_KINDS,
+  type Task,
+  type TaskKind,
+} from "./task.js";
+
+export interface IrqAction {
+  name: string;
+  costNs: number;
+  handler: (cpu: Cpu) => void;
+}
+
+const EXEC_IDLE = 0;
+const EXEC_TASK = 1;
+const EXEC_SOFT = 2;
+const EXEC_HARD = 3;
+const EXEC_PAUSED = 4;
+
+type Step = Generator<number, void, void>;
+
+/** softnet_data counters (what /proc/net/softnet_stat shows), plus squeezes split by cause. */
+export interface SoftnetStats {
+  processed: number;
+  dropped: number;
+  timeSqueeze: number;
+  squeezeBudget: number;
+  squeezeTime: number;
+}
+
+export class Cpu {
+  readonly id: number;
+  readonly k: Kernel;
+  readonly rq: RunQueue;
+  /** Physical CPUs always run; a virtual CPU runs only while its vCPU thread is on a host CPU. */
+  running: boolean;
+  needResched = false;
+  softirqPending = 0;
+  pendingIrqs: IrqAction[] = [];
+  ksoftirqd!: Task;
+  /** softnet_data.poll_list: NAPIs to poll in NET_RX softirq on this CPU. */
+  pollList: import("./napi.js").Napi[] = [];
+  softnet: SoftnetStats = { processed: 0, dropped: 0, timeSqueeze: 0, squeezeBudget: 0, squeezeTime: 0 };
+
+  // time split (ns)
+  hardirqNs = 0;
+  softirqNs = 0;
+  idleNs = 0;
+  pausedNs = 0;
+  /** Task time on this CPU by kind of task, indexed like TASK_KINDS. */
+  taskNs = new Float64Array(TASK_KINDS.length);
+
+  /** Virtual CPU hooks: the guest halted (nothing to run) / the guest has an interrupt to take. */
+  onIdle: (() => void) | null = null;
+  onWork: (() => void) | null = null;
+  /** For a vCPU task's host CPU: the guest CPU currently entered on this CPU. */
+  private guestOn: Cpu | null = null;
+  tickPending = false;
+
+  private hardGen: Step | null = null;
+  private hardRemaining = 0;
+  private softGen: Step | null = null;
+  private softRemaining = 0;
+  private exec = EXEC_IDLE;
+  private execStart = 0;
+  private endGen = 0;
+  private inDispatch = false;
+  private again = false;
+
+  private readonly irqTimeAccounting: boolean;
+  private readonly fullPreempt: boolean;
+
+  constructor(k: Kernel, id: number, running: boolean) {
+    this.k = k;
+    this.irqTimeAccounting = k.f.irqTimeAccounting !== 0;
+    this.fullPreempt = k.f.kernelPreempt !== 0;
+    this.timerIrq.costNs = k.f.timerIrqNs;
+    this.id = id;
+    this.running = running;
+    this.exec = running ? EXEC_IDLE : EXEC_PAUSED;
+    this.rq = new RunQueue(id, {
+      fairClass: k.fairClass,
+      cfsLatencyNs: k.f.cfsLatencyNs,
+      cfsMinGranularityNs: k.f.cfsMinGranularityNs,
+      cfsWakeupGranularityNs: k.f.cfsWakeupGranularityNs,
+      baseSliceNs: k.f.schedBaseSliceNs,
+      rrTimesliceNs: k.f.rrTimesliceNs,
+      tickNs: k.tickNs,
+      runToParity: k.f.runToParity !== 0,
+    });
+  }
+
+  /** jiffies, the tick counter the kernel's time limits are written in. */
+  jiffies(): number {
+    return Math.floor(this.k.q.now / this.k.tickNs);
+  }
+
+  get curr(): Task | null {
+    return this.rq.curr;
+  }
+
+  /** True when nothing runs and nothing waits (idle_cpu()). */
+  isIdle(): boolean {
+    return this.rq.curr === null && this.rq.nrQueued === 0;
+  }
+
+  /** in_interrupt(): in a hardirq, a softirq, or a bottom-half-disabled section. */
+  inInterrupt(): boolean {
+    return this.hardGen !== null || this.softGen !== null || (this.rq.curr !== null && this.rq.curr.bh > 0);
+  }
+
+  /** A device interrupt arrives at this CPU (the IRQ's affinity chose it). */
+  raiseIrq(action: IrqAction): void {
+    this.pendingIrqs.push(action);
+    if (this.running) this.dispatch();
+    else this.onWork?.();
+  }
+
+  /** __raise_softirq_irqoff + raise_softirq_irqoff: mark pending; outside interrupt wake ksoftirqd. */
+  raiseSoftirq(nr: number): void {
+    this.softirqPending |= nr;
+    if (!this.inInterrupt()) this.wakeupSoftirqd();
+  }
+
+  /** wakeup_softirqd(): wake ksoftirqd unless it is already runnable. */
+  wakeupSoftirqd(): void {
+    if (this.ksoftirqd.state !== RUNNING) this.k.wake(this.ksoftirqd);
+  }
+
+  /** ksoftirqd_running(): used by the "4.9" softirqPolicy to defer softirqs to ksoftirqd. */
+  ksoftirqdRunning(): boolean {
+    return this.ksoftirqd.state === RUNNING;
+  }
+
+  /** Mark the current task for rescheduling (resched_curr) and act on it if it can be preempted now. */
+  reschedule(): void {
+    this.needResched = true;
+    const c = this.rq.curr;
+    if (!this.running) return;
+    if (c === null || (this.exec === EXEC_TASK && c.preemptible && c.bh === 0)) this.dispatch();
+  }
+
+  /** Switch a virtual CPU on or off (its vCPU thread got or lost a host CPU). */
+  setRunning(on: boolean): void {
+    if (on === this.running) return;
+    this.settle();
+    this.running = on;
+    if (!on) {
+      this.exec = EXEC_PAUSED;
+      this.endGen++;
+      return;
+    }
+    this.exec = EXEC_IDLE;
+    if (this.tickPending) {
+      this.tickPending = false;
+      this.tick();
+    }
+    this.dispatch();
+  }
+
+  /** Whether this (virtual) CPU has anything to do: used by the vCPU thread to decide to halt. */
+  hasWork(): boolean {
+    return (
+      this.pendingIrqs.length > 0 ||
+      this.hardGen !== null ||
+      this.softGen !== null ||
+      this.rq.curr !== null ||
+      this.rq.nrQueued > 0
+    );
+  }
+
+  /**
+   * The local timer interrupt (tick_sched_timer): a hardirq whose handler runs scheduler_tick, and
+   * whose irq_exit runs pending softirqs like any other interrupt. Skipped on an idle CPU (NO_HZ).
+   */
+  tick(): void {
+    if (!this.running) {
+      // a descheduled vCPU takes the tick when it next runs, unless the guest is idle (NO_HZ)
+      if (this.hasWork()) this.tickPending = true;
+      return;
+    }
+    if (this.exec === EXEC_IDLE && this.isIdle()) return;
+    this.raiseIrq(this.timerIrq);
+  }
+
+  private readonly timerIrq: IrqAction = {
+    name: "timer",
+    costNs: 0,
+    handler: () => {
+      // scheduler_tick(): account the current task, check its slice, trigger load balancing
+      if (this.rq.tick()) this.needResched = true;
+      if (this.k.balanceTick(this)) this.needResched = true;
+    },
+  };
+
+  /** End the unbounded guest-run chunk of the current vCPU task (the guest halted). */
+  endGuestRun(task: Task): void {
+    if (this.rq.curr !== task) return;
+    this.settle();
+    task.remaining = 0;
+    this.dispatch();
+  }
+
+  /** Account the time since the last transition to whatever was executing. */
+  private settle(): void {
+    const now = this.k.q.now;
+    const dt = now - this.execStart;
+    this.execStart = now;
+    if (dt <= 0) return;
+    switch (this.exec) {
+      case EXEC_HARD:
+        this.hardRemaining -= dt;
+        this.hardirqNs += dt;
+        if (!this.irqTimeAccounting && this.rq.curr) this.rq.curr.execPending += dt;
+        break;
+      case EXEC_SOFT:
+        this.softRemaining -= dt;
+        this.softirqNs += dt;
+        // without CONFIG_IRQ_TIME_ACCOUNTING the scheduler charges interrupt time to the interrupted task
+        if (!this.irqTimeAccounting && this.rq.curr) this.rq.curr.execPending += dt;
+        break;
+      case EXEC_TASK: {
+        const c = this.rq.curr;
+        if (c) {
+          c.remaining -= dt;
+          c.sumExecNs += dt;
+          c.execPending += dt;
+          this.taskNs[c.kindIndex] = (this.taskNs[c.kindIndex] as number) + dt;
+        }
+        break;
+      }
+      case EXEC_IDLE:
+        this.idleNs += dt;
+        break;
+      default:
+        this.pausedNs += dt;
+    }
+  }
+
+  private start(exec: number, remaining: number): void {
+    this.exec = exec;
+    const task = exec === EXEC_TASK ? this.rq.curr : null;
+    // a vCPU task in guest mode runs its guest CPU exactly while it executes here
+    const guest = task?.guest && task.inGuest ? task.guest : null;
+    if (guest !== this.guestOn) {
+      const old = this.guestOn;
+      this.guestOn = guest;
+      old?.setRunning(false);
+      guest?.setRunning(true);
+      if (this.again) return; // the guest changed our state (e.g. halted): re-evaluate
+    }
+    let until = remaining;
+    if (task && task.classRank === 3) until = Math.min(until, Math.max(0, task.dlRuntime));
+    if (until === Number.POSITIVE_INFINITY) return;
+    this.k.q.call(this.k.q.now + until, this, ++this.endGen);
+  }
+
+  /** Event target: the chunk that was running ended (unless superseded since). */
+  fire(gen: number): void {
+    if (gen === this.endGen) this.dispatch();
+  }
+
+  /** Re-evaluate what runs on this CPU now (after a chunk ends or state changed). Re-entrant safe. */
+  dispatch(): void {
+    if (this.inDispatch) {
+      this.again = true;
+      return;
+    }
+    this.inDispatch = true;
+    try {
+      do {
+        this.again = false;
+        this.step();
+      } while (this.again);
+    } finally {
+      this.inDispatch = false;
+    }
+  }
+
+  private step(): void {
+    this.settle();
+    this.endGen++;
+    if (!this.running) {
+      this.exec = EXEC_PAUSED;
+      return;
+    }
+    for (let guard = 0; ; guard++) {
+      if (guard > 1_000_000) throw new Error(`cpu ${this.id}: dispatch loop does not settle`);
+      if (this.pendingIrqs.length > 0 && this.hardGen === null) {
+        this.hardGen = this.hardirqBody();
+        this.hardRemaining = 0;
+      }
+      if (this.hardGen !== null) {
+        if (this.hardRemaining > 0) {
+          this.start(EXEC_HARD, this.hardRemaining);
+          return;
+        }
+        const r = this.hardGen.next();
+        if (r.done) {
+          this.hardGen = null;
+          this.irqExit();
+        } else this.hardRemaining = Math.round(r.value);
+        continue;
+      }
+      if (this.softGen !== null) {
+        if (this.softRemaining > 0) {
+          this.start(EXEC_SOFT, this.softRemaining);
+          return;
+        }
+        const r = this.softGen.next();
+        if (r.done) this.softGen = null;
+        else this.softRemaining = Math.round(r.value);
+        continue;
+      }
+      const c = this.rq.curr;
+      if (c === null) {
+        if (this.rq.nrQueued > 0 || this.k.newidleBalance(this)) {
+          this.schedule();
+          continue;
+        }
+        this.needResched = false;
+        this.start(EXEC_IDLE, Number.POSITIVE_INFINITY);
+        if (this.onIdle && !this.hasWork()) this.onIdle();
+        return;
+      }
+      if (c.classRank === 3) {
+        this.rq.updateCurr();
+        if (c.dlRuntime <= 0 && !c.dlThrottled) {
+          this.k.throttleDl(c); // CBS: the reservation is used up until the next period
+          this.schedule();
+          continue;
+        }
+      }
+      if (this.needResched && c.preemptible && c.bh === 0 && c.remaining > 0) {
+        this.schedule(); // preemption at return from interrupt / wakeup preemption
+        continue;
+      }
+      if (c.remaining > 0) {
+        this.start(EXEC_TASK, c.remaining);
+        return;
+      }
+      if (c.inGuest) {
+        c.inGuest = false; // the guest halted: back in the host vCPU thread
+      }
+      if (c.body === null) c.body = c.makeBody(c);
+      const r = c.body.next();
+      const v = r.done ? SLEEP : r.value;
+      if (v >= 0) {
+        c.remaining = Math.round(v);
+      } else if (v === SLEEP) {
+        c.state = SLEEPING;
+        this.rq.dequeueCurrSleep();
+        this.schedule();
+      } else if (v === RESCHED) {
+        if (this.needResched) this.schedule();
+      } else if (v === PREEMPT) {
+        // CONFIG_PREEMPT: a kernel thread is preempted as soon as BHs and preemption are enabled again
+        if (this.needResched && this.fullPreempt && c.bh === 0) this.schedule();
+      } else if (v === RUN_GUEST) {
+        c.inGuest = true;
+        c.remaining = Number.POSITIVE_INFINITY;
+      }
+    }
+  }
+
+  /** Handle the pending interrupts one by one, with interrupts disabled (a hardirq is not nested). */
+  private *hardirqBody(): Step {
+    while (this.pendingIrqs.length > 0) {
+      const a = this.pendingIrqs.shift() as IrqAction;
+      yield a.costNs;
+      a.handler(this);
+    }
+  }
+
+  /** irq_exit() -> invoke_softirq(): run pending softirqs now unless in interrupt or the policy defers. */
+  private irqExit(): void {
+    if (this.softirqPending === 0 || this.inInterrupt()) return;
+    if (this.k.policy === "4.9" && this.ksoftirqdRunning()) return; // "let ksoftirqd do its job"
+    this.softGen = doSoftirq(this.k, this);
+    this.softRemaining = 0;
+  }
+
+  /** __schedule(): put the current task back (or let it sleep), pick the next, switch. */
+  schedule(): void {
+    const now = this.k.q.now;
+    const prev = this.rq.curr;
+    this.needResched = false;
+    if (prev) {
+      if (prev.state === RUNNING) this.rq.putPrev(prev, now);
+      prev.onCpu = false;
+      this.rq.curr = null;
+    }
+    let next = this.rq.pickNext();
+    if (next === null && this.k.newidleBalance(this)) next = this.rq.pickNext();
+    if (next) {
+      next.onCpu = true;
+      next.cpu = this.id;
+      this.rq.curr = next;
+      next.waitNs += now - next.enqueuedAt;
+      if (next !== prev) {
+        next.slices++;
+        next.remaining += this.k.f.contextSwitchNs;
+      }
+    }
+  }
+
+  resetStats(): void {
+    this.settle();
+    this.hardirqNs = 0;
+    this.softirqNs = 0;
+    this.idleNs = 0;
+    this.pausedNs = 0;
+    this.taskNs.fill(0);
+    this.softnet = { processed: 0, dropped: 0, timeSqueeze: 0, squeezeBudget: 0, squeezeTime: 0 };
+  }
+
+  /** Task time on this CPU spent by tasks of one kind. */
+  timeOfKind(kind: TaskKind): number {
+    return this.taskNs[TASK_KINDS.indexOf(kind)] as number;
+  }
+
+  /** Bring the time accounting up to now (before reading the counters). */
+  flush(): void {
+    this.settle();
+  }
+}
+
+export { NET_RX_SOFTIRQ };

@@ -1,0 +1,318 @@
+/**
+ * The `sim flood` experiment: one host with N CPUs, a NIC with one rx queue per CPU (IRQ i on
+ * CPU i), F UDP flows of constant rate hashed to the queues, one netserver-like receiver per flow,
+ * and optional CPU hogs. Runs a warm-up, then measures: offered and delivered rates, drops by place,
+ * the CPU time split, softnet counters, per-socket and per-task figures and latency.
+ */
+import { InputError } from "../core/errors.js";
+import { checkCpusWithin } from "../core/units.js";
+import { type NapiMode, type SchedPolicy, validateSchedPolicy } from "../core/vocabulary.js";
+import { EventQueue } from "./events.js";
+import { Kernel } from "./kernel.js";
+import { Napi, napiSetMode, napiThreadBody } from "./napi.js";
+import { RxQueue } from "./nic.js";
+import type { Profile, SoftirqPolicy } from "./profile.js";
+import { busyPollReceiverBody, hogBody, netserverBody } from "./receivers.js";
+import { hashInts, Rng } from "./rng.js";
+import type { FairClass } from "./sched.js";
+import { type Flow, LocalStack, UdpSocket } from "./socket.js";
+import type { Task, TaskKind } from "./task.js";
+import { lineRateDps, udpFraming } from "./wire.js";
+
+export interface FloodOptions {
+  profile: Profile;
+  cpus: number;
+  mode: NapiMode;
+  /** Offered UDP datagrams per second, all flows together (capped at line rate). */
+  ratePps: number;
+  /** UDP payload bytes. */
+  size: number;
+  flows: number;
+  durationNs: number;
+  warmupNs?: number;
+  seed?: number;
+  softirqPolicy?: SoftirqPolicy;
+  fairClass?: FairClass;
+  /** CPUs the receivers may run on (null: all). */
+  receiverCpus?: number[] | null;
+  /** CPUs the NAPI kthreads may run on (null: all, the kernel's default). */
+  napiCpus?: number[] | null;
+  napiPolicy?: SchedPolicy;
+  receiverPolicy?: SchedPolicy;
+  /** rx queues (default: one per CPU); queue i's IRQ goes to CPU i mod cpus. */
+  queues?: number;
+  hogs?: number;
+  hogCpus?: number[] | null;
+  /** Receivers busy poll their socket's NAPI for this long before sleeping (SO_BUSY_POLL); 0 = off. */
+  busyReadNs?: number;
+}
+
+export interface CpuSplit {
+  cpu: number;
+  hardirq: number;
+  softirq: number;
+  ksoftirqd: number;
+  napiThreads: number;
+  receivers: number;
+  hogs: number;
+  idle: number;
+}
+
+export interface FloodResult {
+  config: {
+    cpus: number;
+    mode: NapiMode;
+    ratePps: number;
+    size: number;
+    flows: number;
+    durationNs: number;
+    softirqPolicy: SoftirqPolicy;
+    profile: string;
+    seed: number;
+    receiverCpus: number[] | null;
+  };
+  offeredPps: number;
+  deliveredPps: number;
+  /** Datagrams lost, by place, per second of measurement. */
+  drops: { ringPps: number; rcvbufPps: number; totalPps: number };
+  /** Per-CPU time split, percent of the measured interval. */
+  cpu: CpuSplit[];
+  softnet: {
+    cpu: number;
+    processed: number;
+    timeSqueeze: number;
+    squeezeBudget: number;
+    squeezeTime: number;
+  }[];
+  sockets: { flow: number; deliveredPps: number; dropsPps: number }[];
+  tasks: { name: string; cpu: number; runPct: number; waitMs: number; slices: number; wakeups: number }[];
+  napis: { name: string; mode: NapiMode; polls: number; packets: number; irqs: number }[];
+  latency: { p50Us: number; p99Us: number; samples: number };
+  sim: { events: number; simulatedNs: number; datagrams: number; wallMs: number };
+}
+
+/** Check a flood configuration before anything runs; throws InputError with a one-line message. */
+export function validateFlood(o: FloodOptions): void {
+  const int = (v: number, what: string, min: number, max: number) => {
+    if (!Number.isInteger(v) || v < min || v > max)
+      throw new InputError(`${what} must be ${min} to ${max}, got ${v}`);
+  };
+  int(o.cpus, "--cpus", 1, 256);
+  int(o.flows, "--flows", 1, 100_000);
+  int(o.size, "--size", 1, 65_507);
+  if (!Number.isFinite(o.ratePps) || o.ratePps <= 0)
+    throw new InputError(`--rate must be positive, got ${o.ratePps}`);
+  if (o.ratePps > 1e9) throw new InputError(`--rate ${o.ratePps} is beyond any NIC (max 1G datagrams/s)`);
+  if (!Number.isInteger(o.durationNs) || o.durationNs <= 0)
+    throw new InputError("--duration must be positive");
+  if (o.durationNs > 600e9) throw new InputError("--duration must be at most 600s");
+  if (o.queues !== undefined) int(o.queues, "--queues", 1, 1024);
+  if (o.hogs !== undefined) int(o.hogs, "--hogs", 0, 1024);
+  if (o.receiverCpus) checkCpusWithin(o.receiverCpus, o.cpus, "--receiver-cpus");
+  if (o.napiCpus) checkCpusWithin(o.napiCpus, o.cpus, "--napi-cpus");
+  if (o.hogCpus) checkCpusWithin(o.hogCpus, o.cpus, "--hog-cpus");
+  if (o.napiPolicy) validateSchedPolicy(o.napiPolicy);
+  if (o.receiverPolicy) validateSchedPolicy(o.receiverPolicy);
+  if (o.busyReadNs !== undefined && (o.busyReadNs < 0 || o.busyReadNs > 1e9))
+    throw new InputError("--busy-read must be 0 to 1s");
+}
+
+/** Build and run one flood simulation. Deterministic for identical options and seed. */
+export function runFlood(o: FloodOptions): FloodResult {
+  validateFlood(o);
+  const wallStart = performance.now();
+  const seed = o.seed ?? 1;
+  const policy = o.softirqPolicy ?? o.profile.softirqPolicy;
+  const f = o.profile.figures;
+  const q = new EventQueue();
+  const rng = new Rng(seed);
+  const k = new Kernel(q, {
+    name: "host",
+    cpus: o.cpus,
+    figures: f,
+    policy,
+    fairClass: o.fairClass ?? o.profile.fairClass,
+  });
+  const framing = udpFraming(o.size, f.mtu);
+  const offeredPps = Math.min(o.ratePps, lineRateDps(framing, f.wireBitsPerSecond));
+
+  const flows: Flow[] = [];
+  const stack = new LocalStack(k, flows);
+  const truesize = framing.frags * (f.skbOverheadBytes + f.rxBufferBytes);
+  const hashKey = rng.nextU32();
+  for (let i = 0; i < o.flows; i++) {
+    const sock = new UdpSocket(i, f.rcvbufBytes, truesize);
+    // 198.18.0.1:(10000+i) -> 198.18.0.2:(20000+i)
+    const hash = hashInts(hashKey, [0xc6120001, 0xc6120002, 10000 + i, 20000 + i]);
+    flows.push({ id: i, framing, rateDps: offeredPps / o.flows, hash, socket: sock, residue: 0 });
+  }
+
+  const nq = o.queues ?? o.cpus;
+  const queues: RxQueue[] = [];
+  const napis: Napi[] = [];
+  for (let i = 0; i < nq; i++) {
+    const rxq = new RxQueue(k, i, f.ringSize, i % o.cpus, stack);
+    const napi = new Napi(k, i + 1, `eth0-rx-${i}`, rxq, f.napiWeight);
+    rxq.napi = napi;
+    queues.push(rxq);
+    napis.push(napi);
+  }
+  for (const fl of flows) (queues[fl.hash % nq] as RxQueue).addSource(fl, rng.next());
+
+  const makeThread = (n: Napi): Task => {
+    const t = k.createTask(
+      `napi/eth0-${n.id}`,
+      "napi",
+      o.napiPolicy ?? { policy: "other", nice: 0 },
+      o.napiCpus ?? null,
+      {
+        body: (task) => napiThreadBody(k, n, task),
+        preemptible: false,
+      },
+    );
+    t.cpu = (n.id - 1) % o.cpus;
+    return t;
+  };
+  for (const n of napis) napiSetMode(n, o.mode, makeThread);
+
+  const receivers: Task[] = [];
+  flows.forEach((fl, i) => {
+    const sock = fl.socket as UdpSocket;
+    const napi = napis[fl.hash % nq] as Napi;
+    const busy = o.busyReadNs ?? 0;
+    const t = k.createTask(
+      `netserver-${i}`,
+      "receiver",
+      o.receiverPolicy ?? { policy: "other", nice: 0 },
+      o.receiverCpus ?? null,
+      {
+        body: (task) =>
+          busy > 0
+            ? busyPollReceiverBody(k, task, sock, stack, o.size, napi, busy)
+            : netserverBody(k, task, sock, stack, o.size),
+        preemptible: true,
+      },
+    );
+    t.cpu = o.receiverCpus?.[i % o.receiverCpus.length] ?? i % o.cpus;
+    receivers.push(t);
+  });
+  const hogs: Task[] = [];
+  for (let i = 0; i < (o.hogs ?? 0); i++) {
+    const t = k.createTask(`hog-${i}`, "hog", { policy: "other", nice: 0 }, o.hogCpus ?? null, {
+      body: () => hogBody(),
+      preemptible: true,
+    });
+    t.cpu = o.hogCpus?.[i % o.hogCpus.length] ?? i % o.cpus;
+    hogs.push(t);
+  }
+
+  k.start();
+  for (const t of [...receivers, ...hogs]) k.wake(t);
+  for (const rxq of queues) rxq.armIrq();
+
+  const warmup = o.warmupNs ?? Math.min(50_000_000, Math.round(o.durationNs / 4));
+  q.runUntil(warmup);
+  k.resetStats();
+  for (const rxq of queues) rxq.resetStats();
+  for (const n of napis) {
+    n.polls = 0;
+    n.packets = 0;
+  }
+  const sockBase = flows.map((fl) => ({ d: fl.socket?.delivered ?? 0, x: fl.socket?.drops ?? 0 }));
+  const latency = stack.latency;
+  latency.reset();
+  const eventsBase = q.processed;
+  q.runUntil(warmup + o.durationNs);
+  for (const cpu of k.cpus) cpu.flush();
+  for (const rxq of queues) rxq.sync(q.now);
+
+  const secs = o.durationNs / 1e9;
+  let delivered = 0;
+  let rcvbufDrops = 0;
+  const sockets = flows.map((fl, i) => {
+    const s = fl.socket as UdpSocket;
+    const d = s.delivered - (sockBase[i]?.d ?? 0);
+    const x = s.drops - (sockBase[i]?.x ?? 0);
+    delivered += d;
+    rcvbufDrops += x;
+    return { flow: i, deliveredPps: d / secs, dropsPps: x / secs };
+  });
+  const ringDrops = queues.reduce((s, r) => s + r.ringDrops, 0);
+  const arrived = queues.reduce((s, r) => s + r.arrived, 0);
+
+  const pct = (ns: number) => round2((100 * ns) / o.durationNs);
+  const cpuSplit: CpuSplit[] = k.cpus.map((cpu) => {
+    const byKind = (kind: TaskKind) => cpu.timeOfKind(kind);
+    return {
+      cpu: cpu.id,
+      hardirq: pct(cpu.hardirqNs),
+      softirq: pct(cpu.softirqNs),
+      ksoftirqd: pct(byKind("ksoftirqd")),
+      napiThreads: pct(byKind("napi")),
+      receivers: pct(byKind("receiver")),
+      hogs: pct(byKind("hog")),
+      idle: pct(cpu.idleNs),
+    };
+  });
+
+  return {
+    config: {
+      cpus: o.cpus,
+      mode: o.mode,
+      ratePps: o.ratePps,
+      size: o.size,
+      flows: o.flows,
+      durationNs: o.durationNs,
+      softirqPolicy: policy,
+      profile: o.profile.name,
+      seed,
+      receiverCpus: o.receiverCpus ?? null,
+    },
+    offeredPps: round2(offeredPps),
+    deliveredPps: round2(delivered / secs),
+    drops: {
+      ringPps: round2(ringDrops / secs),
+      rcvbufPps: round2(rcvbufDrops / secs),
+      totalPps: round2((ringDrops + rcvbufDrops) / secs),
+    },
+    cpu: cpuSplit,
+    softnet: k.cpus.map((cpu) => ({
+      cpu: cpu.id,
+      processed: cpu.softnet.processed,
+      timeSqueeze: cpu.softnet.timeSqueeze,
+      squeezeBudget: cpu.softnet.squeezeBudget,
+      squeezeTime: cpu.softnet.squeezeTime,
+    })),
+    sockets,
+    tasks: k.tasks.map((t) => ({
+      name: t.name,
+      cpu: t.cpu,
+      runPct: pct(t.sumExecNs),
+      waitMs: round2(t.waitNs / 1e6),
+      slices: t.slices,
+      wakeups: t.wakeups,
+    })),
+    napis: napis.map((n, i) => ({
+      name: n.name,
+      mode: n.mode,
+      polls: n.polls,
+      packets: n.packets,
+      irqs: (queues[i] as RxQueue).irqs,
+    })),
+    latency: {
+      p50Us: round2(latency.quantile(0.5) / 1000),
+      p99Us: round2(latency.quantile(0.99) / 1000),
+      samples: latency.total,
+    },
+    sim: {
+      events: q.processed - eventsBase,
+      simulatedNs: o.durationNs,
+      datagrams: arrived,
+      wallMs: round2(performance.now() - wallStart),
+    },
+  };
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}

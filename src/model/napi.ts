@@ -1,0 +1,203 @@
+/**
+ * NAPI: the state bits (SCHED, MISSED, THREADED, SCHED_THREADED, threaded busy poll), scheduling
+ * onto a CPU's poll list or waking the instance's kthread, completion, the NET_RX softirq handler
+ * with its budget and time limit, and the napi/<dev>-<id> kthread loop.
+ */
+import type { NapiMode } from "../core/vocabulary.js";
+import type { Cpu } from "./cpu.js";
+import type { Kernel } from "./kernel.js";
+import { localBhEnable, NET_RX_SOFTIRQ, usecsToJiffies } from "./softirq.js";
+import { RESCHED, SLEEP, type Task } from "./task.js";
+
+/** A driver's rx side as NAPI sees it. */
+export interface NapiDriver {
+  /**
+   * The driver's ->poll(): process up to `budget` packets, yielding CPU chunks; returns the work
+   * done. When it does less than the budget it calls napiCompleteDone and re-arms its interrupt.
+   */
+  poll(n: Napi, budget: number, cpu: Cpu): Generator<number, number, void>;
+  /** Time of the next packet the driver knows will arrive (for busy-poll spinning), if known. */
+  nextArrival?(now: number): number;
+  /** Re-enable the interrupt after a busy poller released the instance (busy_poll_stop). */
+  rearm?(): void;
+}
+
+export class Napi {
+  readonly id: number;
+  readonly name: string;
+  readonly k: Kernel;
+  readonly weight: number;
+  driver: NapiDriver;
+  // NAPI_STATE_* bits
+  sched = false;
+  missed = false;
+  threaded = false;
+  schedThreaded = false;
+  /** NAPI_STATE_THREADED_BUSY_POLL: the kthread keeps polling instead of re-arming the IRQ. */
+  busyPoll = false;
+  /** NAPI_STATE_IN_BUSY_POLL: a busy poller owns it, so napi_complete_done must not release it. */
+  inBusyPoll = false;
+  /** The napi/<dev>-<id> kthread, created on first switch to threaded (napi_kthread_create). */
+  thread: Task | null = null;
+  threadCpus: number[] | null = null;
+  polls = 0;
+  packets = 0;
+
+  constructor(k: Kernel, id: number, name: string, driver: NapiDriver, weight: number) {
+    this.k = k;
+    this.id = id;
+    this.name = name;
+    this.driver = driver;
+    this.weight = weight;
+  }
+
+  get mode(): NapiMode {
+    return !this.threaded ? "softirq" : this.busyPoll ? "busy-poll" : "threaded";
+  }
+}
+
+/** napi_schedule_prep(): claim SCHED, or record MISSED if someone already owns it. */
+export function napiSchedulePrep(n: Napi): boolean {
+  if (n.sched) {
+    n.missed = true;
+    return false;
+  }
+  n.sched = true;
+  return true;
+}
+
+/** ____napi_schedule(): wake the kthread if threaded, else queue on this CPU and raise NET_RX. */
+export function napiScheduleOn(n: Napi, cpu: Cpu): void {
+  if (n.threaded && n.thread) {
+    n.schedThreaded = true;
+    n.k.wake(n.thread);
+    return;
+  }
+  cpu.pollList.push(n);
+  cpu.softirqPending |= NET_RX_SOFTIRQ; // __raise_softirq_irqoff: runs at irq exit / bh enable
+}
+
+/** napi_schedule() from an interrupt handler on `cpu`. */
+export function napiSchedule(n: Napi, cpu: Cpu): void {
+  if (napiSchedulePrep(n)) napiScheduleOn(n, cpu);
+}
+
+/**
+ * napi_complete_done(): release SCHED unless a busy poller owns the instance; if MISSED was set
+ * meanwhile, keep it scheduled and reschedule it. Returns true when the driver may re-arm its IRQ.
+ */
+export function napiCompleteDone(n: Napi, cpu: Cpu): boolean {
+  if (n.inBusyPoll) return false;
+  n.schedThreaded = false;
+  if (n.missed) {
+    n.missed = false;
+    napiScheduleOn(n, cpu);
+    return false;
+  }
+  n.sched = false;
+  return true;
+}
+
+/**
+ * napi_set_threaded()/dev_set_threaded(): set or clear THREADED (and threaded busy poll). A NAPI
+ * being polled keeps its current context until it completes: the bit is read at the next
+ * ____napi_schedule, and a kthread that owns it hands it to softirq at its next round.
+ */
+export function napiSetMode(n: Napi, mode: NapiMode, makeThread: (n: Napi) => Task): void {
+  if (mode !== "softirq" && n.thread === null) n.thread = makeThread(n);
+  n.threaded = mode !== "softirq";
+  n.busyPoll = mode === "busy-poll";
+}
+
+/**
+ * net_rx_action(): poll the CPU's NAPIs round-robin until the list is empty, netdev_budget packets
+ * are done or netdev_budget_usecs (in jiffies) have passed; a cut-short round counts a time_squeeze
+ * and re-raises NET_RX for what is left.
+ */
+export function* netRxAction(k: Kernel, cpu: Cpu): Generator<number, void, void> {
+  const timeLimit = cpu.jiffies() + usecsToJiffies(k, k.f.netdevBudgetUsecs);
+  let budget = k.f.netdevBudget;
+  const list = cpu.pollList;
+  cpu.pollList = [];
+  const repoll: Napi[] = [];
+  while (list.length > 0) {
+    const n = list.shift() as Napi;
+    // napi_poll(): poll once; a NAPI that used its whole weight goes on the repoll list
+    let work = 0;
+    if (n.sched) work = yield* n.driver.poll(n, n.weight, cpu);
+    n.polls++;
+    n.packets += work;
+    if (work >= n.weight) repoll.push(n);
+    budget -= work;
+    const outOfBudget = budget <= 0;
+    if (outOfBudget || cpu.jiffies() >= timeLimit) {
+      cpu.softnet.timeSqueeze++;
+      if (outOfBudget) cpu.softnet.squeezeBudget++;
+      else cpu.softnet.squeezeTime++;
+      break;
+    }
+  }
+  // leftovers first, then NAPIs scheduled meanwhile, then the ones that want another round
+  const rest = cpu.pollList;
+  cpu.pollList = list.concat(rest, repoll);
+  if (cpu.pollList.length > 0) cpu.softirqPending |= NET_RX_SOFTIRQ;
+}
+
+/** How long a threaded busy poller spins on an empty ring before looking again (model step). */
+const BUSY_SPIN_MAX_NS = 5_000;
+
+/**
+ * napi_threaded_poll(): wait for SCHED_THREADED (napi_thread_wait), then napi_threaded_poll_loop:
+ * poll with BHs disabled, local_bh_enable (which runs pending softirqs), cond_resched between
+ * rounds, until the poll completes; in busy-poll mode keep polling.
+ */
+export function* napiThreadBody(k: Kernel, n: Napi, task: Task): Generator<number, void, void> {
+  const budgetResched = k.f.napiThreadBudgetResched !== 0;
+  let sinceResched = 0;
+  for (;;) {
+    if (!n.schedThreaded) {
+      yield SLEEP;
+      continue;
+    }
+    for (;;) {
+      const cpu = k.cpus[task.cpu] as Cpu;
+      const busy = n.busyPoll;
+      n.inBusyPoll = busy;
+      task.bh++;
+      const work = yield* n.driver.poll(n, n.weight, cpu);
+      n.polls++;
+      n.packets += work;
+      yield* localBhEnable(k, task);
+      const repoll = work >= n.weight;
+      if (!n.threaded && n.schedThreaded) {
+        // switched to softirq while this thread owned it: give the instance to NET_RX
+        n.schedThreaded = false;
+        n.inBusyPoll = false;
+        if (n.sched) {
+          const here = k.cpus[task.cpu] as Cpu;
+          here.pollList.push(n);
+          here.raiseSoftirq(NET_RX_SOFTIRQ);
+        }
+        break;
+      }
+      if (busy && work === 0) {
+        // spinning on an empty ring: charge the spin up to the next known arrival in one chunk
+        const now = k.q.now;
+        const next = n.driver.nextArrival?.(now) ?? now + BUSY_SPIN_MAX_NS;
+        yield Math.max(k.f.busyPollEmptyNs, Math.min(next - now, BUSY_SPIN_MAX_NS));
+      }
+      // the seed's 2016 proposal: explicit scheduling points every netdev_budget packets, even when
+      // each poll completes and the instance is rescheduled at once (virtqueue_poll, MISSED)
+      sinceResched += work;
+      if (budgetResched && sinceResched >= k.f.netdevBudget) {
+        sinceResched = 0;
+        yield RESCHED;
+      }
+      if (!repoll && !busy) break;
+      yield RESCHED;
+      sinceResched = 0;
+      if (!repoll) break;
+    }
+    if (!n.busyPoll) n.inBusyPoll = false;
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * A multi-queue NIC: per rx queue a descriptor ring kept as counters (arrivals from constant-rate
+ * flow sources are added lazily when the ring is looked at, overflow counted as ring drops), an
+ * IRQ per queue with an affinity CPU and interrupt moderation (rx-usecs as a minimum gap between
+ * interrupts), masked from the interrupt until the NAPI completes (napi_complete_done), and the
+ * driver's poll that takes up to `budget` frames off the ring into the stack.
+ */
+import type { Cpu } from "./cpu.js";
+import { FlowQueue } from "./flowqueue.js";
+import type { Kernel } from "./kernel.js";
+import { type Napi, type NapiDriver, napiCompleteDone, napiSchedule } from "./napi.js";
+import { Batch, type Flow, type FrameSink } from "./socket.js";
+
+export class RxQueue implements NapiDriver {
+  readonly k: Kernel;
+  readonly index: number;
+  readonly ringSize: number;
+  readonly ring = new FlowQueue();
+  readonly sink: FrameSink;
+  napi!: Napi;
+  /** CPU the queue's IRQ is delivered to (/proc/irq/N/smp_affinity). */
+  irqCpu: number;
+  /** Constant-rate sources hashed to this queue. */
+  private sources: Flow[] = [];
+  private acc: number[] = [];
+  private byId: Flow[] = [];
+  private lastSync = 0;
+  private irqEnabled = true;
+  private irqGen = 0;
+  private lastIrqAt = Number.NEGATIVE_INFINITY;
+  private batch = new Batch();
+  private whole: number[] = [];
+  private readonly irqAction = {
+    name: "rx",
+    costNs: 0,
+    handler: (c: Cpu) => napiSchedule(this.napi, c),
+  };
+  /** Datagrams dropped because the ring was full (rx_missed_errors / rx_fifo_errors). */
+  ringDrops = 0;
+  arrived = 0;
+  irqs = 0;
+
+  constructor(k: Kernel, index: number, ringSize: number, irqCpu: number, sink: FrameSink) {
+    this.k = k;
+    this.index = index;
+    this.ringSize = ringSize;
+    this.irqCpu = irqCpu;
+    this.sink = sink;
+  }
+
+  /** Attach a constant-rate flow; `phase` in [0,1) staggers flows so they do not arrive in lockstep. */
+  addSource(flow: Flow, phase = 0): void {
+    this.sources.push(flow);
+    this.acc.push(phase);
+    this.byId[flow.id] = flow;
+  }
+
+  /** Add the datagrams that arrived since the last look; drop whole datagrams that do not fit. */
+  sync(now: number): void {
+    const dt = now - this.lastSync;
+    if (dt <= 0) return;
+    const mid = this.lastSync + dt / 2;
+    this.lastSync = now;
+    const n = this.sources.length;
+    let wantFrames = 0;
+    const whole = this.whole;
+    for (let i = 0; i < n; i++) {
+      const f = this.sources[i] as Flow;
+      const a = (this.acc[i] as number) + (f.rateDps * dt) / 1e9;
+      const d = Math.floor(a);
+      this.acc[i] = a - d;
+      whole[i] = d;
+      wantFrames += d * f.framing.frags;
+    }
+    if (wantFrames === 0) return;
+    const free = this.ringSize - this.ring.length;
+    const scale = wantFrames <= free ? 1 : free / wantFrames;
+    for (let i = 0; i < n; i++) {
+      const d = whole[i] as number;
+      if (d === 0) continue;
+      const f = this.sources[i] as Flow;
+      const ok = scale === 1 ? d : Math.floor(d * scale);
+      this.ring.push(f.id, ok * f.framing.frags, mid);
+      this.arrived += d;
+      this.ringDrops += d - ok;
+    }
+  }
+
+  /** When the next datagram from any source lands in the ring. */
+  nextArrival(now: number): number {
+    let best = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < this.sources.length; i++) {
+      const f = this.sources[i] as Flow;
+      if (f.rateDps <= 0) continue;
+      const t = this.lastSync + ((1 - (this.acc[i] as number)) * 1e9) / f.rateDps;
+      if (t < best) best = t;
+    }
+    return Math.max(best, now);
+  }
+
+  /** Re-arm: the interrupt fires for the first frame after now, no sooner than rx-usecs after the last. */
+  armIrq(): void {
+    if (!this.irqEnabled) return;
+    const now = this.k.q.now;
+    this.sync(now);
+    const first = this.ring.length > 0 ? now : this.nextArrival(now);
+    if (first === Number.POSITIVE_INFINITY) return;
+    const at = Math.max(first, this.lastIrqAt + this.k.f.coalesceNs);
+    this.k.q.call(at, this, ++this.irqGen);
+  }
+
+  /** Event target: the moderated interrupt is due (unless re-armed or masked since). */
+  fire(gen: number): void {
+    if (gen === this.irqGen && this.irqEnabled) this.fireIrq();
+  }
+
+  private fireIrq(): void {
+    this.irqEnabled = false; // the handler masks the queue's interrupt until NAPI completes
+    this.lastIrqAt = this.k.q.now;
+    this.irqs++;
+    const cpu = this.k.cpus[this.irqCpu] as Cpu;
+    this.irqAction.costNs = this.k.f.hardirqNs;
+    cpu.raiseIrq(this.irqAction);
+  }
+
+  /** The driver's NAPI poll: clean up to `budget` descriptors, pass the frames up, complete if done. */
+  *poll(n: Napi, budget: number, cpu: Cpu): Generator<number, number, void> {
+    const f = this.k.f;
+    this.sync(this.k.q.now);
+    const b = this.batch;
+    b.clear();
+    this.ring.pop(budget, b.add);
+    const frames = b.frames;
+    let cost = f.napiPollNs;
+    cost += frames * f.driverRxNs + this.bytesOf(b) * f.driverRxPerByteNs;
+    cost += this.sink.cost(b);
+    yield cost;
+    const extra = this.sink.deliver(b, cpu);
+    if (extra > 0) yield extra;
+    cpu.softnet.processed += frames;
+    if (frames < budget && napiCompleteDone(n, cpu)) this.rearm();
+    return frames;
+  }
+
+  /** Unmask the queue's interrupt (after napi_complete_done returned true). */
+  rearm(): void {
+    this.irqEnabled = true;
+    this.armIrq();
+  }
+
+  /** Frame bytes in a batch, for per-byte driver costs (DMA sync, page handling). */
+  private bytesOf(b: Batch): number {
+    let bytes = 0;
+    for (let i = 0; i < b.flows.length; i++) {
+      const flow = this.flowById(b.flows[i] as number);
+      bytes += ((b.counts[i] as number) * flow.framing.frameBytes) / flow.framing.frags;
+    }
+    return bytes;
+  }
+
+  private flowById(id: number): Flow {
+    const f = this.byId[id];
+    if (!f) throw new Error(`flow ${id} is not a source of rx queue ${this.index}`);
+    return f;
+  }
+
+  resetStats(): void {
+    this.sync(this.k.q.now);
+    this.ringDrops = 0;
+    this.arrived = 0;
+    this.irqs = 0;
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * User tasks of the model: a netserver-like receiver (a blocking recv() per datagram, with its
+ * syscall and copy cost), a busy-polling receiver (SO_BUSY_POLL: spin on the socket's NAPI before
+ * sleeping), and a CPU hog. Receivers take datagrams in small batches per chunk for speed; each
+ * datagram still costs one recv().
+ */
+import type { Cpu } from "./cpu.js";
+import type { Kernel } from "./kernel.js";
+import { type Napi, napiCompleteDone } from "./napi.js";
+import type { LocalStack, UdpSocket } from "./socket.js";
+import { localBhEnable } from "./softirq.js";
+import { SLEEP, type Task } from "./task.js";
+
+/** Datagrams one receiver chunk takes at most (model granularity, not a kernel figure). */
+export const RECV_BATCH = 8;
+/** How long a hog runs between looks at the clock (model granularity). */
+const HOG_CHUNK_NS = 1_000_000;
+/** BUSY_POLL_BUDGET in napi_busy_loop. */
+const BUSY_POLL_BUDGET = 8;
+
+function recvCost(k: Kernel, payload: number): number {
+  // __sys_recvfrom -> udp_recvmsg -> skb_copy_datagram_msg
+  return k.f.recvSyscallNs + k.f.copyPerByteNs * payload;
+}
+
+/** netserver's UDP_STREAM loop: recv() until the socket is empty, then block in recv(). */
+export function* netserverBody(
+  k: Kernel,
+  task: Task,
+  sock: UdpSocket,
+  stack: LocalStack,
+  payload: number,
+): Generator<number, void, void> {
+  const per = recvCost(k, payload);
+  for (;;) {
+    if (sock.queue.length === 0) {
+      sock.waiter = task; // add_wait_queue + schedule() in __skb_wait_for_more_packets
+      yield SLEEP;
+      continue;
+    }
+    sock.waiter = null;
+    const n = Math.min(sock.queue.length, RECV_BATCH);
+    yield n * per;
+    sock.consume(n, k.q.now, stack.latency);
+  }
+}
+
+/**
+ * A receiver with busy polling (sk_busy_loop/napi_busy_loop): when the socket is empty it polls the
+ * socket's NAPI from process context for up to busyReadNs, then blocks like netserver.
+ */
+export function* busyPollReceiverBody(
+  k: Kernel,
+  task: Task,
+  sock: UdpSocket,
+  stack: LocalStack,
+  payload: number,
+  napi: Napi,
+  busyReadNs: number,
+): Generator<number, void, void> {
+  const per = recvCost(k, payload);
+  for (;;) {
+    if (sock.queue.length > 0) {
+      sock.waiter = null;
+      const n = Math.min(sock.queue.length, RECV_BATCH);
+      yield n * per;
+      sock.consume(n, k.q.now, stack.latency);
+      continue;
+    }
+    const end = k.q.now + busyReadNs;
+    let owned = false;
+    while (sock.queue.length === 0 && k.q.now < end) {
+      if (!owned && !napi.sched) {
+        napi.sched = true; // napi_busy_loop takes SCHED with IN_BUSY_POLL
+        napi.inBusyPoll = true;
+        owned = true;
+      }
+      if (owned) {
+        const cpu = k.cpus[task.cpu] as Cpu;
+        task.bh++;
+        const work = yield* napi.driver.poll(napi, BUSY_POLL_BUDGET, cpu);
+        napi.polls++;
+        napi.packets += work;
+        yield* localBhEnable(k, task);
+        if (work === 0) yield k.f.busyPollEmptyNs;
+      } else {
+        yield k.f.busyPollEmptyNs; // someone else owns the NAPI: spin on the socket
+      }
+    }
+    if (owned) {
+      // busy_poll_stop(): with BHs disabled, drop IN_BUSY_POLL and complete (a MISSED schedule is
+      // re-raised as NET_RX, which runs at the local_bh_enable); the driver re-arms its interrupt
+      task.bh++;
+      napi.inBusyPoll = false;
+      const cpu = k.cpus[task.cpu] as Cpu;
+      if (napiCompleteDone(napi, cpu)) napi.driver.rearm?.();
+      yield* localBhEnable(k, task);
+    }
+    if (sock.queue.length === 0) {
+      sock.waiter = task;
+      yield SLEEP;
+    }
+  }
+}
+
+/** A CPU hog: always runnable, preemptible user code. */
+export function* hogBody(): Generator<number, void, void> {
+  for (;;) yield HOG_CHUNK_NS;
+}

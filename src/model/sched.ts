@@ -1,0 +1,329 @@
+/**
+ * One CPU's run queue with three scheduling classes, picked in the kernel's order: SCHED_DEADLINE
+ * (EDF with CBS throttling), SCHED_FIFO/RR (fixed priorities), and the fair class (EEVDF: virtual
+ * runtime, lag and eligibility, virtual deadlines). The current task is kept outside the queues,
+ * as the kernel keeps it outside the rbtree.
+ */
+import { RUNNING, type Task } from "./task.js";
+
+export interface SchedParams {
+  /** "eevdf" (Linux 6.6+) or "cfs" (the fair class before 6.6, as in the 2016 kernel of the seed). */
+  fairClass: FairClass;
+  baseSliceNs: number;
+  rrTimesliceNs: number;
+  tickNs: number;
+  runToParity: boolean;
+  /** CFS: sysctl_sched_latency, sched_min_granularity, sched_wakeup_granularity (already scaled). */
+  cfsLatencyNs: number;
+  cfsMinGranularityNs: number;
+  cfsWakeupGranularityNs: number;
+}
+
+export type FairClass = "eevdf" | "cfs";
+
+const NICE_0_LOAD = 1024;
+
+export class RunQueue {
+  readonly cpu: number;
+  private readonly p: SchedParams;
+  /** The running task, or null when idle. */
+  curr: Task | null = null;
+  private fair: Task[] = [];
+  private rt: Task[] = [];
+  private dl: Task[] = [];
+  // avg_vruntime bookkeeping over queued fair entities (curr added on the fly)
+  private sumW = 0;
+  private sumWV = 0;
+  private seq = 0;
+  private minVruntime = 0;
+  private rtSeq = new Map<Task, number>();
+
+  constructor(cpu: number, p: SchedParams) {
+    this.cpu = cpu;
+    this.p = p;
+  }
+
+  /** Tasks queued plus the running one (rq->nr_running). */
+  get nrRunning(): number {
+    return this.fair.length + this.rt.length + this.dl.length + (this.curr ? 1 : 0);
+  }
+
+  get nrQueued(): number {
+    return this.fair.length + this.rt.length + this.dl.length;
+  }
+
+  /** Queued tasks (not running), for load balancing. */
+  queuedTasks(): Task[] {
+    return [...this.dl, ...this.rt, ...this.fair];
+  }
+
+  // ---- fair class (kernel/sched/fair.c) ----
+
+  private vslice(t: Task): number {
+    // calc_delta_fair(se->slice, se): the request in virtual time
+    return (this.p.baseSliceNs * NICE_0_LOAD) / t.weight;
+  }
+
+  /** The queue's reference virtual time: V for EEVDF, min_vruntime for CFS (used when migrating). */
+  vbase(): number {
+    return this.p.fairClass === "cfs" ? this.updateMinVruntime() : this.avgVruntime();
+  }
+
+  /** CFS update_min_vruntime(): monotonic, follows the smaller of curr and the leftmost task. */
+  private updateMinVruntime(): number {
+    const c = this.curr && this.curr.classRank === 1 && this.curr.state === RUNNING ? this.curr : null;
+    let v = c ? c.vruntime : Number.POSITIVE_INFINITY;
+    for (const t of this.fair) if (t.vruntime < v) v = t.vruntime;
+    if (v !== Number.POSITIVE_INFINITY && v > this.minVruntime) this.minVruntime = v;
+    return this.minVruntime;
+  }
+
+  /** avg_vruntime(): the load-weighted mean vruntime V of the queue, current task included. */
+  avgVruntime(): number {
+    let w = this.sumW;
+    let wv = this.sumWV;
+    const c = this.curr;
+    if (c && c.classRank === 1 && c.state === RUNNING) {
+      w += c.weight;
+      wv += c.weight * c.vruntime;
+    }
+    if (w === 0) return c ? c.vruntime : 0;
+    return wv / w;
+  }
+
+  private fairLoad(): number {
+    const c = this.curr;
+    return this.sumW + (c && c.classRank === 1 && c.state === RUNNING ? c.weight : 0);
+  }
+
+  /** update_curr(): charge the current task's pending execution time to its class. */
+  updateCurr(): boolean {
+    const c = this.curr;
+    if (!c) return false;
+    const delta = c.execPending;
+    c.execPending = 0;
+    if (c.classRank === 1) {
+      c.vruntime += (delta * NICE_0_LOAD) / c.weight;
+      if (this.p.fairClass === "cfs") {
+        this.updateMinVruntime();
+        return false;
+      }
+      // update_deadline(): a finished request gets a new deadline and invites a reschedule
+      if (c.vruntime >= c.deadline) {
+        c.deadline = c.vruntime + this.vslice(c);
+        c.protect = false;
+        return this.nrRunning > 1;
+      }
+      return false;
+    }
+    if (c.classRank === 3) c.dlRuntime -= delta;
+    if (c.classRank === 2 && c.policy.policy === "rr") c.rtLeft -= delta;
+    return false;
+  }
+
+  /** place_entity(): put a waking fair task at V minus its preserved (scaled) lag. */
+  private placeFair(t: Task): void {
+    if (this.p.fairClass === "cfs") {
+      // CFS place_entity(): sleeper credit of half a latency period (GENTLE_FAIR_SLEEPERS), never backwards;
+      // a new task starts one slice behind (START_DEBIT)
+      const min = this.updateMinVruntime();
+      if (t.initial) {
+        t.vruntime = min + this.cfsSlice(t, 1) * (NICE_0_LOAD / t.weight);
+        t.initial = false;
+      } else t.vruntime = Math.max(t.vruntime, min - this.p.cfsLatencyNs / 2);
+      return;
+    }
+    const V = this.avgVruntime();
+    let vslice = this.vslice(t);
+    let lag = 0;
+    const load = this.fairLoad();
+    if (load > 0) lag = (t.vlag * (load + t.weight)) / load; // PLACE_LAG inflation
+    t.vruntime = V - lag;
+    if (t.initial) {
+      vslice /= 2; // PLACE_DEADLINE_INITIAL
+      t.initial = false;
+    }
+    t.deadline = t.vruntime + vslice;
+  }
+
+  /** Save the lag of a fair task leaving the queue (update_entity_lag), clamped like entity_lag(). */
+  private saveLag(t: Task): void {
+    if (this.p.fairClass === "cfs") return;
+    const V = this.avgVruntime();
+    const limit = (Math.max(2 * this.p.baseSliceNs, this.p.tickNs) * NICE_0_LOAD) / t.weight;
+    t.vlag = Math.max(-limit, Math.min(limit, V - t.vruntime));
+  }
+
+  private addFair(t: Task): void {
+    this.fair.push(t);
+    this.sumW += t.weight;
+    this.sumWV += t.weight * t.vruntime;
+  }
+
+  private removeFair(t: Task): void {
+    const i = this.fair.indexOf(t);
+    if (i < 0) return;
+    this.fair.splice(i, 1);
+    this.sumW -= t.weight;
+    this.sumWV -= t.weight * t.vruntime;
+    if (this.fair.length === 0) {
+      this.sumW = 0;
+      this.sumWV = 0;
+    }
+  }
+
+  /** pick_eevdf(): the eligible entity (vruntime <= V) with the earliest virtual deadline. */
+  private pickFair(): Task | null {
+    if (this.p.fairClass === "eevdf") return this.pickEevdf();
+    // CFS pick_next_entity(): the leftmost (smallest vruntime) task
+    let best: Task | null = null;
+    for (const t of this.fair) if (best === null || t.vruntime < best.vruntime) best = t;
+    return best;
+  }
+
+  /** CFS sched_slice(): the task's share of the latency period (stretched past sched_nr_latency tasks). */
+  private cfsSlice(t: Task, extra: number): number {
+    const nr = this.fair.length + (this.curr && this.curr.classRank === 1 ? 1 : 0) + extra;
+    const nrLatency = Math.max(1, Math.floor(this.p.cfsLatencyNs / this.p.cfsMinGranularityNs));
+    const period = nr > nrLatency ? nr * this.p.cfsMinGranularityNs : this.p.cfsLatencyNs;
+    const load = this.fairLoad() + (extra ? t.weight : 0);
+    return load > 0 ? (period * t.weight) / load : period;
+  }
+
+  private pickEevdf(): Task | null {
+    let c = this.curr && this.curr.classRank === 1 && this.curr.state === RUNNING ? this.curr : null;
+    const V = this.avgVruntime();
+    if (c && c.vruntime > V + 1e-6) c = null; // a non-eligible current task loses its protection
+    // RUN_TO_PARITY: once picked, run until not eligible or a new slice is handed out
+    if (c && this.p.runToParity && c.protect) return c;
+    let best: Task | null = c;
+    for (const t of this.fair) {
+      if (t.vruntime > V + 1e-6) continue;
+      if (best === null || t.deadline < best.deadline) best = t;
+    }
+    if (best) return best;
+    // numerically nobody eligible: fall back to the smallest vruntime
+    for (const t of this.fair) if (best === null || t.vruntime < best.vruntime) best = t;
+    return best ?? c;
+  }
+
+  // ---- queue operations ----
+
+  /** enqueue_task(): a task becomes runnable here (woken, migrated, or new). */
+  enqueue(t: Task, now: number, wakeup: boolean): void {
+    t.queued = true;
+    t.enqueuedAt = now;
+    t.cpu = this.cpu;
+    if (t.classRank === 1) {
+      if (wakeup) this.placeFair(t);
+      this.addFair(t);
+    } else if (t.classRank === 2) {
+      this.rt.push(t);
+      this.rtSeq.set(t, this.seq++);
+    } else {
+      this.dl.push(t);
+    }
+  }
+
+  /** dequeue_task() of a queued (not running) task, e.g. for migration. */
+  dequeueQueued(t: Task): void {
+    if (!t.queued) return;
+    t.queued = false;
+    if (t.classRank === 1) this.removeFair(t);
+    else if (t.classRank === 2) this.rt.splice(this.rt.indexOf(t), 1);
+    else this.dl.splice(this.dl.indexOf(t), 1);
+  }
+
+  /** The current task blocks: account it and save its lag (dequeue_entity with DEQUEUE_SLEEP). */
+  dequeueCurrSleep(): void {
+    const c = this.curr;
+    if (!c) return;
+    this.updateCurr();
+    if (c.classRank === 1) this.saveLag(c);
+  }
+
+  /** put_prev_task(): the current task is switched out but stays runnable. */
+  putPrev(t: Task, now: number): void {
+    this.updateCurr();
+    t.queued = true;
+    t.enqueuedAt = now;
+    if (t.classRank === 1) this.addFair(t);
+    else if (t.classRank === 2) {
+      this.rt.push(t);
+      if (t.policy.policy === "rr" && t.rtLeft <= 0) this.rtSeq.set(t, this.seq++);
+      else if (!this.rtSeq.has(t)) this.rtSeq.set(t, this.seq++);
+    } else if (!t.dlThrottled) this.dl.push(t);
+    else t.queued = false;
+  }
+
+  /** pick_next_task(): highest class first; removes the pick from the queue. */
+  pickNext(): Task | null {
+    let best: Task | null = null;
+    for (const t of this.dl) if (best === null || t.dlDeadline < best.dlDeadline) best = t;
+    if (!best) {
+      for (const t of this.rt) {
+        if (
+          best === null ||
+          t.rtPriority > best.rtPriority ||
+          (t.rtPriority === best.rtPriority && (this.rtSeq.get(t) ?? 0) < (this.rtSeq.get(best) ?? 0))
+        )
+          best = t;
+      }
+    }
+    if (!best) best = this.pickFair();
+    if (best) {
+      this.dequeueQueued(best);
+      best.execAtPick = best.sumExecNs;
+      if (best.classRank === 1) best.protect = true; // set_next_entity: RUN_TO_PARITY marker
+      if (best.classRank === 2 && best.policy.policy === "rr" && best.rtLeft <= 0)
+        best.rtLeft = this.p.rrTimesliceNs;
+    }
+    return best;
+  }
+
+  /** check_preempt_curr()/wakeup_preempt(): should woken task t preempt the running task? */
+  shouldPreempt(t: Task): boolean {
+    const c = this.curr;
+    if (!c) return true;
+    if (t.classRank !== c.classRank) return t.classRank > c.classRank;
+    if (t.classRank === 3) return t.dlDeadline < c.dlDeadline;
+    if (t.classRank === 2) return t.rtPriority > c.rtPriority;
+    this.updateCurr();
+    if (this.p.fairClass === "cfs") {
+      // check_preempt_wakeup -> wakeup_preempt_entity(): ahead by more than the wakeup granularity
+      const gran = (this.p.cfsWakeupGranularityNs * NICE_0_LOAD) / t.weight;
+      return c.vruntime - t.vruntime > gran;
+    }
+    // check_preempt_wakeup_fair: preempt if EEVDF would now pick the wakee
+    return this.pickEevdf() === t;
+  }
+
+  /** CFS check_preempt_tick(): the slice is used up, or the leftmost task is a slice behind. */
+  private cfsCheckPreemptTick(c: Task): boolean {
+    if (this.fair.length === 0) return false;
+    const ideal = this.cfsSlice(c, 0);
+    const ran = c.sumExecNs - c.execAtPick;
+    if (ran > ideal) return true;
+    if (ran < this.p.cfsMinGranularityNs) return false;
+    let left: Task | null = null;
+    for (const t of this.fair) if (left === null || t.vruntime < left.vruntime) left = t;
+    return left !== null && c.vruntime - left.vruntime > ideal;
+  }
+
+  /** scheduler_tick() -> task_tick(): returns true when the current task should be rescheduled. */
+  tick(): boolean {
+    const c = this.curr;
+    if (!c) return this.nrQueued > 0;
+    const resched = this.updateCurr();
+    if (c.classRank === 1) return this.p.fairClass === "cfs" ? this.cfsCheckPreemptTick(c) : resched;
+    if (c.classRank === 2 && c.policy.policy === "rr" && c.rtLeft <= 0) {
+      // task_tick_rt: a used-up RR slice goes to the tail if others share the priority
+      c.rtLeft = this.p.rrTimesliceNs;
+      if (this.rt.some((t) => t.rtPriority === c.rtPriority)) {
+        this.rtSeq.set(c, this.seq++);
+        return true;
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,62 @@
+/** Helpers shared by the bench tests: run the built CLI, and look at what runs left on the host. */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+
+export const CLI = resolve("dist/cli/main.js");
+export const STATE_DIR = "/run/napilab/bench";
+
+export function runCli(args: string[], opts: { uid?: number; timeoutMs?: number } = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: "utf8",
+    timeout: opts.timeoutMs ?? 120_000,
+    ...(opts.uid === undefined ? {} : { uid: opts.uid, cwd: "/tmp" }),
+  });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Start the CLI in the background (for signal tests); resolves its exit status. */
+export function startCli(args: string[]) {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
+    (res) => {
+      child.on("exit", (code, signal) => res({ code, signal, stderr }));
+    },
+  );
+  return { child, exited };
+}
+
+/** Named network namespaces whose name starts with napilab-<prefix>. */
+export function namespacesWith(prefix: string): string[] {
+  if (!existsSync("/run/netns")) return [];
+  return readdirSync("/run/netns").filter((n) => n.startsWith(`napilab-${prefix}`));
+}
+
+export function stateFilesWith(prefix: string): string[] {
+  if (!existsSync(STATE_DIR)) return [];
+  return readdirSync(STATE_DIR).filter((n) => n.startsWith(prefix));
+}
+
+export async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return cond();
+}
+
+/** A unique lower-case prefix per test, so runs never collide with each other or other suites. */
+export function uniquePrefix(tag: string): string {
+  return `${tag}${(Date.now() % 46656).toString(36)}`.slice(0, 8);
+}
+
+/** A task's CPU list as the kernel reports it, independently of napilab's own affinity code. */
+export function cpusAllowed(pid: number): string {
+  const m = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m?.[1] ?? "";
+}
