@@ -6,6 +6,7 @@
  *
  *   npm run fit:seed            # fit and write the profile
  *   npm run fit:seed -- --dry   # fit and print, do not write
+ *   FIT_ROUNDS=3 FIT_STEPS=1.25,1.12,1.06 FIT_MAX_MINUTES=30 npm run fit:seed   # finer, time-boxed
  *
  * Only the sizes the seed lists (1, 256, 4096, 64000) are used; other sizes are predictions.
  */
@@ -63,9 +64,11 @@ process.stdout.write(
   `start: MAPE ${best.overall}% (vanilla ${best.vanilla}, guest ${best.guestThreaded}, both ${best.bothThreaded})\n`,
 );
 const steps = (process.env.FIT_STEPS ?? "2,1.4,1.15").split(",").map(Number);
-for (let round = 0; round < rounds; round++) {
+const deadline = Date.now() + Number(process.env.FIT_MAX_MINUTES ?? 60) * 60_000;
+for (let round = 0; round < rounds && Date.now() < deadline; round++) {
   const step = steps[Math.min(round, steps.length - 1)] as number;
   for (const p of PARAMS) {
+    if (Date.now() > deadline) break;
     const prior = priors[p]?.value as number;
     for (const factor of [step, 1 / step]) {
       const v = Math.min(prior * 4, Math.max(prior / 4, current[p] * factor));
@@ -78,6 +81,7 @@ for (let round = 0; round < rounds; round++) {
         process.stdout.write(
           `  round ${round + 1}: ${p} -> ${trial[p].toPrecision(4)}: MAPE ${m.overall}%\n`,
         );
+        write(current, best); // checkpoint: an interrupted fit keeps its best point
         break;
       }
     }
@@ -89,11 +93,14 @@ process.stdout.write(
 for (const p of PARAMS)
   process.stdout.write(`  ${p}: ${priors[p]?.value} -> ${Number(current[p].toPrecision(4))}\n`);
 
-if (!dry) {
+write(current, best);
+if (!dry) process.stdout.write(`wrote ${path}\n`);
+function write(values: Record<Param, number>, mape: typeof best): void {
+  if (dry) return;
   for (const p of PARAMS) {
     const prior = priors[p] as { value: number; provenance: string };
     raw.figures[p] = {
-      value: Number(current[p].toPrecision(4)),
+      value: Number(values[p].toPrecision(4)),
       provenance: `Fitted by scripts/fit-seed.ts to the seed's 60 cells (prior ${prior.value}: ${prior.provenance})`,
     };
   }
@@ -101,10 +108,9 @@ if (!dry) {
     script: "scripts/fit-seed.ts",
     method: "coordinate descent on the mean absolute percentage error over the seed's 60 cells",
     params: [...PARAMS],
-    mapePercent: best,
+    mapePercent: mape,
     evaluations,
     priors,
   };
   writeFileSync(path, `${JSON.stringify(raw, null, 2)}\n`);
-  process.stdout.write(`wrote ${path}\n`);
 }

@@ -48,7 +48,7 @@ export class ForwardToTun implements FrameSink {
 
   deliver(b: Batch): number {
     const tun = this.tun;
-    for (let i = 0; i < b.flows.length; i++) {
+    for (let i = 0; i < b.n; i++) {
       const c = b.counts[i] as number;
       const ok = Math.max(0, Math.min(c, tun.size - tun.queue.length));
       tun.queue.push(b.flows[i] as number, ok, b.times[i] as number);
@@ -108,7 +108,7 @@ export class VirtioRxQueue implements NapiDriver {
 
   /** vhost_add_used_and_signal: new frames; raise the guest interrupt unless suppressed. */
   fill(b: Batch): boolean {
-    for (let i = 0; i < b.flows.length; i++)
+    for (let i = 0; i < b.n; i++)
       this.ring.push(b.flows[i] as number, b.counts[i] as number, b.times[i] as number);
     if (!this.callbacks) return false;
     this.callbacks = false; // one interrupt until the guest re-enables callbacks
@@ -124,7 +124,7 @@ export class VirtioRxQueue implements NapiDriver {
     this.ring.pop(budget, b.add);
     const frames = b.frames;
     let bytes = 0;
-    for (let i = 0; i < b.flows.length; i++) {
+    for (let i = 0; i < b.n; i++) {
       const fr = (this.flows[b.flows[i] as number] as Flow).framing;
       bytes += ((b.counts[i] as number) * fr.frameBytes) / fr.frags;
     }
@@ -184,7 +184,7 @@ export function* vhostBody(
     b.clear();
     tun.queue.pop(Math.min(vq.free(), batchMax), b.add);
     let bytes = 0;
-    for (let i = 0; i < b.flows.length; i++) {
+    for (let i = 0; i < b.n; i++) {
       const fr = (flows[b.flows[i] as number] as Flow).framing;
       bytes += ((b.counts[i] as number) * fr.frameBytes) / fr.frags;
     }

@@ -151,7 +151,7 @@ export class RxQueue implements NapiDriver {
   /** Frame bytes in a batch, for per-byte driver costs (DMA sync, page handling). */
   private bytesOf(b: Batch): number {
     let bytes = 0;
-    for (let i = 0; i < b.flows.length; i++) {
+    for (let i = 0; i < b.n; i++) {
       const flow = this.flowById(b.flows[i] as number);
       bytes += ((b.counts[i] as number) * flow.framing.frameBytes) / flow.framing.frags;
     }

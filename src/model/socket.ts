@@ -24,27 +24,30 @@ export interface Flow {
   residue: number;
 }
 
-/** A batch of frames moving through the stack as runs of (flow, frame count, wire arrival time). */
+/**
+ * A batch of frames moving through the stack as runs of (flow, frame count, wire arrival time).
+ * Reused across polls: `n` runs are valid; clearing allocates nothing.
+ */
 export class Batch {
   flows: number[] = [];
   counts: number[] = [];
   times: number[] = [];
   /** Datagrams each run completes (filled by the stack's cost pass). */
   datagrams: number[] = [];
+  /** Number of valid runs. */
+  n = 0;
   frames = 0;
 
   clear(): void {
-    this.flows.length = 0;
-    this.counts.length = 0;
-    this.times.length = 0;
-    this.datagrams.length = 0;
+    this.n = 0;
     this.frames = 0;
   }
 
   add = (flow: number, count: number, t: number): void => {
-    this.flows.push(flow);
-    this.counts.push(count);
-    this.times.push(t);
+    const i = this.n++;
+    this.flows[i] = flow;
+    this.counts[i] = count;
+    this.times[i] = t;
     this.frames += count;
   };
 }
@@ -121,7 +124,7 @@ export class LocalStack implements FrameSink {
     const f = this.k.f;
     let ns = 0;
     const stamp = ++this.stamp;
-    for (let i = 0; i < b.flows.length; i++) {
+    for (let i = 0; i < b.n; i++) {
       const flow = this.flows[b.flows[i] as number] as Flow;
       const frames = b.counts[i] as number;
       const fr = flow.framing;
@@ -145,7 +148,7 @@ export class LocalStack implements FrameSink {
 
   deliver(b: Batch): number {
     let wakes = 0;
-    for (let i = 0; i < b.flows.length; i++) {
+    for (let i = 0; i < b.n; i++) {
       const d = b.datagrams[i] as number;
       if (d === 0) continue;
       const flow = this.flows[b.flows[i] as number] as Flow;

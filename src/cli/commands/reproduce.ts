@@ -73,7 +73,8 @@ export function trendChecks(rows: TableRow[], lineRateKpps: (size: number) => nu
     const near = avg(big.map((r) => r.bothThreaded / lineRateKpps(r.size)));
     checks.push({
       name: "line rate caps large payloads",
-      holds: worst <= 1.01 && near > 0.6,
+      // a 50 ms window can catch a few datagrams queued before it, hence the 3% tolerance
+      holds: worst <= 1.03 && near > 0.6,
       detail: `both threaded at ${Math.round(near * 100)}% of line rate on average, never above ${Math.round(worst * 100)}%`,
     });
   }
@@ -152,7 +153,7 @@ into the guest's virtio-net ring, and a single-vCPU guest (itself a thread on th
 virtio-net NAPI runs in softirq (vanilla) or in a kthread, with one netserver per flow.
 
 Examples:
-  napilab reproduce                                  # the full default table, about 10 s on 2 cores
+  napilab reproduce                                  # the full default table, about 12 s on 2 cores
   napilab reproduce --sizes 1,256 --flows 1,25,200   # a part of it
   napilab reproduce --json > table.json
 
