@@ -23,10 +23,11 @@ export function buildProgram(): Command {
     "\nConventions: durations take units (200us, 2ms, 1.5s); rates take k/M suffixes (800k, 1.5M);\n" +
       "CPU lists use the kernel's format (0-3,6). Every reporting command has --json.\n",
   );
+  // the order of --help: the main job first, then the model, host control, measurement
+  registerReproduce(program);
+  registerSim(program);
   registerNapi(program);
   registerBench(program);
-  registerSim(program);
-  registerReproduce(program);
   return program;
 }
 

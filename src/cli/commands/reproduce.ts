@@ -128,9 +128,9 @@ export function registerReproduce(program: Command): void {
   program
     .command("reproduce")
     .description(
-      "The main job: reproduce the seed's experiment (UDP flood from a remote host into a single-vCPU VM " +
+      "the main job: reproduce the seed's experiment (UDP flood from a remote host into a single-vCPU VM " +
         "through tun and vhost-net) in the model, for vanilla, guest threaded and both threaded NAPI, and " +
-        "compare with the seed's table.",
+        "compare with the seed's table",
     )
     .option("--sizes <list>", "UDP payload sizes in bytes", DEFAULT_SIZES)
     .option("--flows <list>", "numbers of parallel flows (one netserver each)", DEFAULT_FLOWS)

@@ -108,7 +108,7 @@ function printSweep(results: FloodResult[]): void {
 export function registerSim(program: Command): void {
   const sim = program
     .command("sim")
-    .description("Simulate the Linux receive path (the model): softirq vs threaded vs busy-poll NAPI.");
+    .description("simulate the Linux receive path (the model): softirq vs threaded vs busy-poll NAPI");
 
   sim
     .command("flood")
