@@ -237,7 +237,14 @@ export class Cpu {
         break;
       case EXEC_TASK: {
         const c = this.rq.curr;
-        if (c) {
+        if (c && c.softirqCtx > 0) {
+          // softirqs run from local_bh_enable in a task: irqtime_account_irq() counts them as softirq
+          // time (ksoftirqd's own time stays task time); without CONFIG_IRQ_TIME_ACCOUNTING the
+          // scheduler still charges them to the task, as for softirqs at irq exit
+          c.remaining -= dt;
+          this.softirqNs += dt;
+          if (!this.irqTimeAccounting) c.execPending += dt;
+        } else if (c) {
           c.remaining -= dt;
           c.sumExecNs += dt;
           c.execPending += dt;

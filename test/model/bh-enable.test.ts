@@ -54,3 +54,23 @@ describe("recv() runs pending softirqs at its local_bh_enable (spin_unlock_bh in
       );
   });
 });
+
+describe("softirq time run from local_bh_enable in a task (CONFIG_IRQ_TIME_ACCOUNTING)", () => {
+  it("with irq time accounting it shows as softirq time and is not charged to the receiver", () => {
+    const r = runFlood({ ...base, softirqPolicy: "pre-4.9" });
+    const c = r.cpu[0];
+    assert.ok(c && c.softirq > 90, `softirq share ${c?.softirq}`);
+    assert.ok(c && c.receivers < 5, `receiver share ${c?.receivers}`);
+    const rx = r.tasks.find((t) => t.name === "netserver-0");
+    assert.ok(rx && rx.runPct < 5, `netserver run time ${rx?.runPct}%`);
+  });
+
+  it("without it the softirq time is still softirq in the split but advances the receiver's vruntime", () => {
+    const p0 = { ...profile, figures: { ...profile.figures, irqTimeAccounting: 0 } };
+    const r = runFlood({ ...base, profile: p0, softirqPolicy: "pre-4.9" });
+    const c = r.cpu[0];
+    assert.ok(c && c.softirq > 30 && c.receivers < 5, JSON.stringify(c));
+    // the receiver pays for it in vruntime, so ksoftirqd gets its fair turn
+    assert.ok(c && c.ksoftirqd > 30, `ksoftirqd share ${c?.ksoftirqd}`);
+  });
+});

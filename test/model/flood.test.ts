@@ -66,7 +66,9 @@ describe("sim flood: budget, time limit and ksoftirqd", () => {
   });
 
   it("the restart limit hands leftover work to ksoftirqd", () => {
-    const r = runFlood({ ...base, ratePps: 4e6 });
+    // 4.9: the receiver's local_bh_enable leaves the work to the runnable ksoftirqd (with pre-4.9 or
+    // 6.5 and irq time accounting the receiver runs it all itself; see bh-enable.test.ts)
+    const r = runFlood({ ...base, ratePps: 4e6, softirqPolicy: "4.9" });
     const c = r.cpu[0];
     assert.ok(c && c.ksoftirqd > 10, `ksoftirqd share ${c?.ksoftirqd}`);
     const ks = r.tasks.find((t) => t.name === "ksoftirqd/0");
