@@ -371,8 +371,9 @@ export class Cpu {
       if (v >= 0) {
         c.remaining = Math.round(v);
       } else if (v === SLEEP) {
-        c.state = SLEEPING;
+        // dequeue_entity(DEQUEUE_SLEEP): update_entity_lag() while the task still counts in V, then off the rq
         this.rq.dequeueCurrSleep();
+        c.state = SLEEPING;
         this.schedule();
       } else if (v === RESCHED) {
         if (this.needResched) this.schedule();
