@@ -123,23 +123,35 @@ export class RxQueue implements NapiDriver {
     cpu.raiseIrq(this.irqAction);
   }
 
-  /** The driver's NAPI poll: clean up to `budget` descriptors, pass the frames up, complete if done. */
+  /**
+   * The driver's NAPI poll (igb_clean_rx_irq, ixgbe_clean_rx_irq, mlx5e_poll_rx_cq): clean
+   * descriptors until the budget is used or the next one is not done yet. Frames that land while
+   * the poll runs are cleaned in the same poll: after each chunk the ring is looked at again.
+   * Completes and re-arms only when it found the ring empty before the budget was used.
+   */
   *poll(n: Napi, budget: number, cpu: Cpu): Generator<number, number, void> {
     const f = this.k.f;
-    this.sync(this.k.q.now);
     const b = this.batch;
-    b.clear();
-    this.ring.pop(budget, b.add);
-    const frames = b.frames;
+    let done = 0;
     let cost = f.napiPollNs;
-    cost += frames * f.driverRxNs + this.bytesOf(b) * f.driverRxPerByteNs;
-    cost += this.sink.cost(b);
-    yield cost;
-    const extra = this.sink.deliver(b, cpu);
-    if (extra > 0) yield extra;
-    cpu.softnet.processed += frames;
-    if (frames < budget && napiCompleteDone(n, cpu)) this.rearm();
-    return frames;
+    while (done < budget) {
+      this.sync(this.k.q.now);
+      b.clear();
+      this.ring.pop(budget - done, b.add);
+      const frames = b.frames;
+      if (frames === 0) break;
+      cost += frames * f.driverRxNs + this.bytesOf(b) * f.driverRxPerByteNs;
+      cost += this.sink.cost(b);
+      yield cost;
+      cost = 0;
+      const extra = this.sink.deliver(b, cpu);
+      if (extra > 0) yield extra;
+      done += frames;
+    }
+    if (cost > 0) yield cost; // an empty poll still costs its overhead
+    cpu.softnet.processed += done;
+    if (done < budget && napiCompleteDone(n, cpu)) this.rearm();
+    return done;
   }
 
   /** Unmask the queue's interrupt (after napi_complete_done returned true). */
