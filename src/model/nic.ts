@@ -133,6 +133,7 @@ export class RxQueue implements NapiDriver {
     const f = this.k.f;
     const b = this.batch;
     let done = 0;
+    // still to be charged: the poll overhead, then each round's delivery (wake-up) cost
     let cost = f.napiPollNs;
     while (done < budget) {
       this.sync(this.k.q.now);
@@ -140,18 +141,44 @@ export class RxQueue implements NapiDriver {
       this.ring.pop(budget - done, b.add);
       const frames = b.frames;
       if (frames === 0) break;
-      cost += frames * f.driverRxNs + this.bytesOf(b) * f.driverRxPerByteNs;
-      cost += this.sink.cost(b);
-      yield cost;
-      cost = 0;
-      const extra = this.sink.deliver(b, cpu);
-      if (extra > 0) yield extra;
+      const own = frames * f.driverRxNs + this.bytesOf(b) * f.driverRxPerByteNs + this.sink.cost(b);
+      cost += own;
+      // frames that land while this round runs are cleaned in it too: for constant-rate sources
+      // their number is known in advance, so they extend this chunk instead of adding rounds
+      const per = own / frames;
+      let more = 0;
+      for (let i = 0; i < 3; i++)
+        more = Math.min(budget - done - frames, this.framesLandingBy(this.k.q.now + cost + more * per));
+      yield cost + more * per;
+      cost = this.sink.deliver(b, cpu);
       done += frames;
+      if (more > 0) {
+        this.sync(this.k.q.now);
+        b.clear();
+        this.ring.pop(more, b.add);
+        const got = b.frames;
+        const actual = got * f.driverRxNs + this.bytesOf(b) * f.driverRxPerByteNs + this.sink.cost(b);
+        cost = Math.max(0, cost + actual - more * per); // settle the estimate in the next chunk
+        cost += this.sink.deliver(b, cpu);
+        done += got;
+      }
     }
-    if (cost > 0) yield cost; // an empty poll still costs its overhead
+    if (cost > 0) yield cost; // an empty poll's overhead, or the last round's delivery cost
     cpu.softnet.processed += done;
     if (done < budget && napiCompleteDone(n, cpu)) this.rearm();
     return done;
+  }
+
+  /** Frames the constant-rate sources will have put in the ring by time t (what sync(t) would add). */
+  private framesLandingBy(t: number): number {
+    const dt = t - this.lastSync;
+    if (dt <= 0) return 0;
+    let frames = 0;
+    for (let i = 0; i < this.sources.length; i++) {
+      const fl = this.sources[i] as Flow;
+      frames += Math.floor((this.acc[i] as number) + (fl.rateDps * dt) / 1e9) * fl.framing.frags;
+    }
+    return Math.min(frames, this.ringSize - this.ring.length);
   }
 
   /** Unmask the queue's interrupt (after napi_complete_done returned true). */
