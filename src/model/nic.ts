@@ -146,9 +146,10 @@ export class RxQueue implements NapiDriver {
       // frames that land while this round runs are cleaned in it too: for constant-rate sources
       // their number is known in advance, so they extend this chunk instead of adding rounds
       const per = own / frames;
+      const room = budget - done - frames;
       let more = 0;
-      for (let i = 0; i < 3; i++)
-        more = Math.min(budget - done - frames, this.framesLandingBy(this.k.q.now + cost + more * per));
+      for (let i = 0; i < 3 && room > 0; i++)
+        more = Math.min(room, this.framesLandingBy(this.k.q.now + cost + more * per));
       yield cost + more * per;
       cost = this.sink.deliver(b, cpu);
       done += frames;

@@ -26,9 +26,10 @@ function recvCost(k: Kernel, payload: number): number {
 /**
  * One chunk of recv() calls. Each recv() ends with spin_unlock_bh(&queue->lock) in __skb_recv_udp,
  * i.e. __local_bh_enable_ip -> do_softirq when a softirq is pending. When one would run now, take
- * one datagram so the softirq runs right after it; otherwise a batch (a softirq raised during the
- * batch runs at its end, at the last recv()'s BH-enable). Then the return to user space is a
- * preemption point for a user task.
+ * one datagram so the softirq runs right after it; otherwise a batch (a softirq left pending during
+ * the batch runs at its end, at the last recv()'s BH-enable). Then the return to user space is a
+ * preemption point for a user task. (Hot path: the BH-enable and the preemption point are only
+ * stepped through when they have something to do.)
  */
 function* recvChunk(
   k: Kernel,
@@ -37,13 +38,16 @@ function* recvChunk(
   stack: LocalStack,
   per: number,
 ): Generator<number, void, void> {
-  const cpu = k.cpus[task.cpu] as Cpu;
-  const n = bhEnableRunsSoftirq(k, cpu) ? 1 : Math.min(sock.queue.length, RECV_BATCH);
+  const n = bhEnableRunsSoftirq(k, k.cpus[task.cpu] as Cpu) ? 1 : Math.min(sock.queue.length, RECV_BATCH);
   yield n * per; // udp_recvmsg with BHs enabled
   sock.consume(n, k.q.now, stack.latency);
-  task.bh++; // the queue lock section (spin_lock_bh) is part of the recv cost
-  yield* localBhEnable(k, task);
-  yield RESCHED; // exit_to_user_mode: need_resched -> schedule()
+  let cpu = k.cpus[task.cpu] as Cpu;
+  if (bhEnableRunsSoftirq(k, cpu)) {
+    task.bh++; // the queue lock section (spin_lock_bh) is part of the recv cost
+    yield* localBhEnable(k, task);
+    cpu = k.cpus[task.cpu] as Cpu;
+  }
+  if (cpu.needResched) yield RESCHED; // exit_to_user_mode: need_resched -> schedule()
 }
 
 /** netserver's UDP_STREAM loop: recv() until the socket is empty, then block in recv(). */
@@ -62,7 +66,15 @@ export function* netserverBody(
       continue;
     }
     sock.waiter = null;
-    yield* recvChunk(k, task, sock, stack, per);
+    // recvChunk, inlined in this hot loop
+    const n = bhEnableRunsSoftirq(k, k.cpus[task.cpu] as Cpu) ? 1 : Math.min(sock.queue.length, RECV_BATCH);
+    yield n * per;
+    sock.consume(n, k.q.now, stack.latency);
+    if (bhEnableRunsSoftirq(k, k.cpus[task.cpu] as Cpu)) {
+      task.bh++;
+      yield* localBhEnable(k, task);
+    }
+    if ((k.cpus[task.cpu] as Cpu).needResched) yield RESCHED;
   }
 }
 
