@@ -148,11 +148,16 @@ export class RxQueue implements NapiDriver {
       const per = own / frames;
       const room = budget - done - frames;
       let more = 0;
-      for (let i = 0; i < 3 && room > 0; i++)
+      let prev = -1;
+      for (let i = 0; i < 3 && room > 0 && more !== prev; i++) {
+        prev = more;
         more = Math.min(room, this.framesLandingBy(this.k.q.now + cost + more * per));
+      }
       yield cost + more * per;
       cost = this.sink.deliver(b, cpu);
       done += frames;
+      // the estimate settled on a fixed point and nothing lands: the ring is empty now
+      if (more === 0 && more === prev) break;
       if (more > 0) {
         this.sync(this.k.q.now);
         b.clear();
@@ -162,6 +167,7 @@ export class RxQueue implements NapiDriver {
         cost = Math.max(0, cost + actual - more * per); // settle the estimate in the next chunk
         cost += this.sink.deliver(b, cpu);
         done += got;
+        if (got === more && more === prev) break; // exact fixed point: nothing else landed
       }
     }
     if (cost > 0) yield cost; // an empty poll's overhead, or the last round's delivery cost
