@@ -94,12 +94,14 @@ export class Cpu {
     this.id = id;
     this.running = running;
     this.exec = running ? EXEC_IDLE : EXEC_PAUSED;
+    // update_sysctl(): the profile's tunables are the normalized ones, scaled by the CPU count
+    const scale = k.sysctlFactor;
     this.rq = new RunQueue(id, {
       fairClass: k.fairClass,
-      cfsLatencyNs: k.f.cfsLatencyNs,
-      cfsMinGranularityNs: k.f.cfsMinGranularityNs,
-      cfsWakeupGranularityNs: k.f.cfsWakeupGranularityNs,
-      baseSliceNs: k.f.schedBaseSliceNs,
+      cfsLatencyNs: k.f.cfsLatencyNs * scale,
+      cfsMinGranularityNs: k.f.cfsMinGranularityNs * scale,
+      cfsWakeupGranularityNs: k.f.cfsWakeupGranularityNs * scale,
+      baseSliceNs: k.f.schedBaseSliceNs * scale,
       rrTimesliceNs: k.f.rrTimesliceNs,
       tickNs: k.tickNs,
       runToParity: k.f.runToParity !== 0,
@@ -237,7 +239,14 @@ export class Cpu {
         break;
       case EXEC_TASK: {
         const c = this.rq.curr;
-        if (c) {
+        if (c && c.softirqCtx > 0) {
+          // softirqs run from local_bh_enable in a task: irqtime_account_irq() counts them as softirq
+          // time (ksoftirqd's own time stays task time); without CONFIG_IRQ_TIME_ACCOUNTING the
+          // scheduler still charges them to the task, as for softirqs at irq exit
+          c.remaining -= dt;
+          this.softirqNs += dt;
+          if (!this.irqTimeAccounting) c.execPending += dt;
+        } else if (c) {
           c.remaining -= dt;
           c.sumExecNs += dt;
           c.execPending += dt;
@@ -364,8 +373,9 @@ export class Cpu {
       if (v >= 0) {
         c.remaining = Math.round(v);
       } else if (v === SLEEP) {
-        c.state = SLEEPING;
+        // dequeue_entity(DEQUEUE_SLEEP): update_entity_lag() while the task still counts in V, then off the rq
         this.rq.dequeueCurrSleep();
+        c.state = SLEEPING;
         this.schedule();
       } else if (v === RESCHED) {
         if (this.needResched) this.schedule();

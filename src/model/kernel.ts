@@ -28,6 +28,8 @@ export class Kernel {
   readonly policy: SoftirqPolicy;
   readonly fairClass: FairClass;
   readonly tickNs: number;
+  /** get_update_sysctl_factor() with SCHED_TUNABLESCALING_LOG: 1 + ilog2(min(ncpus, 8)). */
+  readonly sysctlFactor: number;
   readonly cpus: Cpu[];
   readonly tasks: Task[] = [];
   private nextTaskId = 1;
@@ -40,6 +42,7 @@ export class Kernel {
     this.policy = o.policy;
     this.fairClass = o.fairClass ?? "eevdf";
     this.tickNs = Math.round(1e9 / o.figures.hz);
+    this.sysctlFactor = 1 + Math.floor(Math.log2(Math.min(Math.max(1, o.cpus), 8)));
     this.cpus = [];
     for (let i = 0; i < o.cpus; i++) this.cpus.push(new Cpu(this, i, !o.virtual));
     for (const cpu of this.cpus) {

@@ -6,6 +6,7 @@
 import type { NapiMode } from "../core/vocabulary.js";
 import type { Cpu } from "./cpu.js";
 import type { Kernel } from "./kernel.js";
+import { netdevBudgetUsecsOf } from "./profile.js";
 import { localBhEnable, NET_RX_SOFTIRQ, usecsToJiffies } from "./softirq.js";
 import { RESCHED, SLEEP, type Task } from "./task.js";
 
@@ -115,7 +116,8 @@ export function napiSetMode(n: Napi, mode: NapiMode, makeThread: (n: Napi) => Ta
  * and re-raises NET_RX for what is left.
  */
 export function* netRxAction(k: Kernel, cpu: Cpu): Generator<number, void, void> {
-  const timeLimit = cpu.jiffies() + usecsToJiffies(k, k.f.netdevBudgetUsecs);
+  // time_limit = jiffies + usecs_to_jiffies(netdev_budget_usecs)
+  const timeLimit = cpu.jiffies() + usecsToJiffies(k, netdevBudgetUsecsOf(k.f));
   let budget = k.f.netdevBudget;
   const list = cpu.pollList;
   cpu.pollList = [];

@@ -14,7 +14,6 @@ export const CORE_FIGURES = [
   // kernel knobs
   "hz", // CONFIG_HZ: the tick and the jiffies clock
   "netdevBudget", // net.core.netdev_budget
-  "netdevBudgetUsecs", // net.core.netdev_budget_usecs (converted to jiffies like the kernel)
   "napiWeight", // NAPI_POLL_WEIGHT
   "maxSoftirqTimeMs", // MAX_SOFTIRQ_TIME in __do_softirq (msecs_to_jiffies)
   "maxSoftirqRestart", // MAX_SOFTIRQ_RESTART
@@ -74,9 +73,22 @@ export const HV_FIGURES = [
   "senderCpus", // remote sender: cores running netperf instances
 ] as const;
 
+/** Kernel knobs a profile may set; when it does not, the kernel's default (derived from other figures) applies. */
+export const OPTIONAL_FIGURES = [
+  "netdevBudgetUsecs", // net.core.netdev_budget_usecs; default 2 * USEC_PER_SEC / HZ (netdevBudgetUsecsOf)
+] as const;
+
 export type CoreFigure = (typeof CORE_FIGURES)[number];
 export type HvFigure = (typeof HV_FIGURES)[number];
-export type Figures = Record<CoreFigure, number> & Partial<Record<HvFigure, number>>;
+export type OptionalFigure = (typeof OPTIONAL_FIGURES)[number];
+export type Figures = Record<CoreFigure, number> &
+  Partial<Record<HvFigure, number>> &
+  Partial<Record<OptionalFigure, number>>;
+
+/** net.core.netdev_budget_usecs: the profile's value, else the kernel default 2 * USEC_PER_SEC / HZ (2 jiffies). */
+export function netdevBudgetUsecsOf(f: Figures): number {
+  return f.netdevBudgetUsecs ?? Math.floor((2 * 1e6) / f.hz);
+}
 
 export const FAIR_CLASSES = ["eevdf", "cfs"] as const;
 export type { FairClass } from "./sched.js";
@@ -145,7 +157,8 @@ export function loadProfile(nameOrPath: string, seen: string[] = []): Profile {
   for (const [key, fig] of Object.entries(file.figures)) {
     if (
       !(CORE_FIGURES as readonly string[]).includes(key) &&
-      !(HV_FIGURES as readonly string[]).includes(key)
+      !(HV_FIGURES as readonly string[]).includes(key) &&
+      !(OPTIONAL_FIGURES as readonly string[]).includes(key)
     )
       throw new InputError(`profile '${nameOrPath}' has an unknown figure '${key}'`);
     figures[key] = fig.value;

@@ -8,8 +8,8 @@ import type { Cpu } from "./cpu.js";
 import type { Kernel } from "./kernel.js";
 import { type Napi, napiCompleteDone } from "./napi.js";
 import type { LocalStack, UdpSocket } from "./socket.js";
-import { localBhEnable } from "./softirq.js";
-import { SLEEP, type Task } from "./task.js";
+import { bhEnableRunsSoftirq, localBhEnable } from "./softirq.js";
+import { RESCHED, SLEEP, type Task } from "./task.js";
 
 /** Datagrams one receiver chunk takes at most (model granularity, not a kernel figure). */
 export const RECV_BATCH = 8;
@@ -21,6 +21,33 @@ const BUSY_POLL_BUDGET = 8;
 function recvCost(k: Kernel, payload: number): number {
   // __sys_recvfrom -> udp_recvmsg -> skb_copy_datagram_msg
   return k.f.recvSyscallNs + k.f.copyPerByteNs * payload;
+}
+
+/**
+ * One chunk of recv() calls. Each recv() ends with spin_unlock_bh(&queue->lock) in __skb_recv_udp,
+ * i.e. __local_bh_enable_ip -> do_softirq when a softirq is pending. When one would run now, take
+ * one datagram so the softirq runs right after it; otherwise a batch (a softirq left pending during
+ * the batch runs at its end, at the last recv()'s BH-enable). Then the return to user space is a
+ * preemption point for a user task. (Hot path: the BH-enable and the preemption point are only
+ * stepped through when they have something to do.)
+ */
+function* recvChunk(
+  k: Kernel,
+  task: Task,
+  sock: UdpSocket,
+  stack: LocalStack,
+  per: number,
+): Generator<number, void, void> {
+  const n = bhEnableRunsSoftirq(k, k.cpus[task.cpu] as Cpu) ? 1 : Math.min(sock.queue.length, RECV_BATCH);
+  yield n * per; // udp_recvmsg with BHs enabled
+  sock.consume(n, k.q.now, stack.latency);
+  let cpu = k.cpus[task.cpu] as Cpu;
+  if (bhEnableRunsSoftirq(k, cpu)) {
+    task.bh++; // the queue lock section (spin_lock_bh) is part of the recv cost
+    yield* localBhEnable(k, task);
+    cpu = k.cpus[task.cpu] as Cpu;
+  }
+  if (cpu.needResched) yield RESCHED; // exit_to_user_mode: need_resched -> schedule()
 }
 
 /** netserver's UDP_STREAM loop: recv() until the socket is empty, then block in recv(). */
@@ -39,9 +66,15 @@ export function* netserverBody(
       continue;
     }
     sock.waiter = null;
-    const n = Math.min(sock.queue.length, RECV_BATCH);
+    // recvChunk, inlined in this hot loop
+    const n = bhEnableRunsSoftirq(k, k.cpus[task.cpu] as Cpu) ? 1 : Math.min(sock.queue.length, RECV_BATCH);
     yield n * per;
     sock.consume(n, k.q.now, stack.latency);
+    if (bhEnableRunsSoftirq(k, k.cpus[task.cpu] as Cpu)) {
+      task.bh++;
+      yield* localBhEnable(k, task);
+    }
+    if ((k.cpus[task.cpu] as Cpu).needResched) yield RESCHED;
   }
 }
 
@@ -62,9 +95,7 @@ export function* busyPollReceiverBody(
   for (;;) {
     if (sock.queue.length > 0) {
       sock.waiter = null;
-      const n = Math.min(sock.queue.length, RECV_BATCH);
-      yield n * per;
-      sock.consume(n, k.q.now, stack.latency);
+      yield* recvChunk(k, task, sock, stack, per);
       continue;
     }
     const end = k.q.now + busyReadNs;

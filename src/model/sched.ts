@@ -9,11 +9,12 @@ import { RUNNING, type Task } from "./task.js";
 export interface SchedParams {
   /** "eevdf" (Linux 6.6+) or "cfs" (the fair class before 6.6, as in the 2016 kernel of the seed). */
   fairClass: FairClass;
+  /** sysctl_sched_base_slice, scaled by the caller (update_sysctl). */
   baseSliceNs: number;
   rrTimesliceNs: number;
   tickNs: number;
   runToParity: boolean;
-  /** CFS: sysctl_sched_latency, sched_min_granularity, sched_wakeup_granularity (already scaled). */
+  /** CFS: sysctl_sched_latency, sched_min_granularity, sched_wakeup_granularity (scaled by the caller). */
   cfsLatencyNs: number;
   cfsMinGranularityNs: number;
   cfsWakeupGranularityNs: number;
@@ -41,6 +42,11 @@ export class RunQueue {
   constructor(cpu: number, p: SchedParams) {
     this.cpu = cpu;
     this.p = p;
+  }
+
+  /** The scheduler tunables this run queue uses (after update_sysctl scaling). */
+  tunables(): Readonly<SchedParams> {
+    return this.p;
   }
 
   /** Tasks queued plus the running one (rq->nr_running). */

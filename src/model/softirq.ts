@@ -62,10 +62,21 @@ export function* localBhEnable(k: Kernel, task: Task): Generator<number, void, v
   task.bh--;
   const cpu = k.cpus[task.cpu] as Cpu;
   if (task.bh > 0) return;
-  if (cpu.softirqPending !== 0 && !cpu.inInterrupt() && !(k.policy === "4.9" && cpu.ksoftirqdRunning())) {
+  if (bhEnableRunsSoftirq(k, cpu)) {
     task.bh++;
+    task.softirqCtx++; // in_serving_softirq(): irqtime_account_irq() counts this as softirq time
     yield* doSoftirq(k, cpu);
+    task.softirqCtx--;
     task.bh--;
   }
   yield PREEMPT; // preempt_check_resched() at the end of __local_bh_enable_ip
+}
+
+/**
+ * Whether a local_bh_enable() on this CPU now would run softirqs (__local_bh_enable_ip ->
+ * do_softirq): something is pending, we are not in interrupt, and under the "4.9" policy
+ * do_softirq() does not defer to a runnable ksoftirqd (ksoftirqd_running()).
+ */
+export function bhEnableRunsSoftirq(k: Kernel, cpu: Cpu): boolean {
+  return cpu.softirqPending !== 0 && !cpu.inInterrupt() && !(k.policy === "4.9" && cpu.ksoftirqdRunning());
 }

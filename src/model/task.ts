@@ -51,6 +51,8 @@ export class Task {
   queued = false;
   /** local_bh_disable depth: while > 0 softirqs do not run at irq exit on its CPU. */
   bh = 0;
+  /** Depth of softirq processing run from this task's local_bh_enable (in_serving_softirq()). */
+  softirqCtx = 0;
 
   body: Body | null = null;
   makeBody: (t: Task) => Body;

@@ -47,7 +47,9 @@ describe("sim flood: the headline behaviour", () => {
   it("overload in threaded mode drops at the NIC ring, not at the socket", () => {
     const r = runFlood({ ...base, mode: "threaded", ratePps: 3e6 });
     assert.ok(r.drops.ringPps > 1e6);
-    assert.equal(r.drops.rcvbufPps, 0);
+    // kthread and receiver share the CPU 50/50 by weight; the stack is a little faster per datagram
+    // than recv(), so a few drops at the socket remain (fewer than 10% of those at the ring)
+    assert.ok(r.drops.rcvbufPps < 0.1 * r.drops.ringPps, JSON.stringify(r.drops));
   });
 
   it("the line rate caps what is offered", () => {
@@ -66,7 +68,9 @@ describe("sim flood: budget, time limit and ksoftirqd", () => {
   });
 
   it("the restart limit hands leftover work to ksoftirqd", () => {
-    const r = runFlood({ ...base, ratePps: 4e6 });
+    // 4.9: the receiver's local_bh_enable leaves the work to the runnable ksoftirqd (with pre-4.9 or
+    // 6.5 and irq time accounting the receiver runs it all itself; see bh-enable.test.ts)
+    const r = runFlood({ ...base, ratePps: 4e6, softirqPolicy: "4.9" });
     const c = r.cpu[0];
     assert.ok(c && c.ksoftirqd > 10, `ksoftirqd share ${c?.ksoftirqd}`);
     const ks = r.tasks.find((t) => t.name === "ksoftirqd/0");
