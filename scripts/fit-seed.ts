@@ -45,6 +45,21 @@ for (const p of PARAMS) {
 }
 
 const sizes = [...new Set(SEED_TABLE.map((r) => r.size))];
+
+/**
+ * A physical bound the fit must respect: one netperf flow offers at least what the seed saw
+ * delivered from a single flow (otherwise the fit could "explain" low figures by a throttled
+ * sender, which the seed's own 1-flow figures rule out).
+ */
+const minPerFlowPps =
+  1000 *
+  Math.max(
+    ...SEED_TABLE.filter((r) => r.flows === 1 && r.size <= 256).map((r) =>
+      Math.max(r.vanilla, r.guestThreaded, r.bothThreaded),
+    ),
+  );
+const lowerBound = (p: Param, prior: number) =>
+  p === "senderPerFlowPps" ? Math.max(prior / 4, minPerFlowPps) : prior / 4;
 const flows = [...new Set(SEED_TABLE.map((r) => r.flows))];
 let evaluations = 0;
 
@@ -55,10 +70,9 @@ async function evaluate(values: Record<Param, number>) {
   return r.mape;
 }
 
-const current = Object.fromEntries(PARAMS.map((p) => [p, base.figures[p] as number])) as Record<
-  Param,
-  number
->;
+const current = Object.fromEntries(
+  PARAMS.map((p) => [p, Math.max(base.figures[p] as number, lowerBound(p, priors[p]?.value as number))]),
+) as Record<Param, number>;
 let best = await evaluate(current);
 process.stdout.write(
   `start: MAPE ${best.overall}% (vanilla ${best.vanilla}, guest ${best.guestThreaded}, both ${best.bothThreaded})\n`,
@@ -71,7 +85,7 @@ for (let round = 0; round < rounds && Date.now() < deadline; round++) {
     if (Date.now() > deadline) break;
     const prior = priors[p]?.value as number;
     for (const factor of [step, 1 / step]) {
-      const v = Math.min(prior * 4, Math.max(prior / 4, current[p] * factor));
+      const v = Math.min(prior * 4, Math.max(lowerBound(p, prior), current[p] * factor));
       if (v === current[p]) continue;
       const trial = { ...current, [p]: p === "senderCpus" ? Math.max(1, Math.round(v)) : v };
       const m = await evaluate(trial);
