@@ -34,6 +34,8 @@ export interface Snapshot {
   tNs: bigint;
   sent: number;
   received: number;
+  /** Datagrams sent or received while the snapshot read /proc: how far its counters may disagree. */
+  skew: number;
   cpu: Map<number, CpuTimes>;
   softnet: Map<number, Softnet>;
   receivers: SchedStat;
@@ -54,7 +56,12 @@ function addSched(a: SchedStat, b: SchedStat | undefined): SchedStat {
   return b ? { runNs: a.runNs + b.runNs, waitNs: a.waitNs + b.waitNs, slices: a.slices + b.slices } : a;
 }
 
-export function snapshot(p: Probe, sent: number, received: number): Snapshot {
+/**
+ * Read every counter of a cell at (nearly) one instant. The thread counters are read before and
+ * after the /proc reads and averaged; their change in between is the snapshot's own uncertainty.
+ */
+export function snapshot(p: Probe, counts: () => readonly [number, number]): Snapshot {
+  const [sent0, received0] = counts();
   const task = (tid: number) => readSchedStat(`/proc/${process.pid}/task/${tid}/schedstat`);
   const ks = new Map<number, SchedStat>();
   for (const cpu of p.cpus) {
@@ -62,10 +69,8 @@ export function snapshot(p: Probe, sent: number, received: number): Snapshot {
     const s = pid === undefined ? undefined : readSchedStat(`/proc/${pid}/schedstat`);
     if (s) ks.set(cpu, s);
   }
-  return {
+  const snap = {
     tNs: process.hrtime.bigint(),
-    sent,
-    received,
     cpu: readCpuTimes(),
     softnet: readSoftnet(),
     receivers: p.receiverTids.reduce((acc, tid) => addSched(acc, task(tid)), ZERO),
@@ -78,6 +83,13 @@ export function snapshot(p: Probe, sent: number, received: number): Snapshot {
     socketDrops: readUdpSocketDrops(p.rxNetDir, p.ports),
     txDev: readDevCounters(p.txNetDir, p.txIfname),
     rxDev: readDevCounters(p.rxNetDir, p.rxIfname),
+  };
+  const [sent1, received1] = counts();
+  return {
+    ...snap,
+    sent: (sent0 + sent1) / 2,
+    received: (received0 + received1) / 2,
+    skew: sent1 - sent0 + (received1 - received0),
   };
 }
 
@@ -122,6 +134,8 @@ export interface CellMeasure {
   elapsedNs: number;
   sent: number;
   received: number;
+  /** Datagrams that moved while the two snapshots were being read: the counts' uncertainty. */
+  countSkew: number;
   offeredPps: number;
   deliveredPps: number;
   drops: {
@@ -166,8 +180,8 @@ export interface Placement {
 /** Turn two snapshots into the cell's figures. */
 export function measure(a: Snapshot, b: Snapshot, place: Placement): CellMeasure {
   const elapsedNs = Number(b.tNs - a.tNs);
-  const sent = b.sent - a.sent;
-  const received = b.received - a.received;
+  const sent = Math.round(b.sent - a.sent);
+  const received = Math.round(b.received - a.received);
   let backlog = 0;
   let squeeze = 0;
   let rps = 0;
@@ -217,6 +231,7 @@ export function measure(a: Snapshot, b: Snapshot, place: Placement): CellMeasure
     elapsedNs,
     sent,
     received,
+    countSkew: Math.round(a.skew + b.skew),
     offeredPps: elapsedNs > 0 ? Math.round((sent * 1e9) / elapsedNs) : 0,
     deliveredPps: elapsedNs > 0 ? Math.round((received * 1e9) / elapsedNs) : 0,
     drops: {

@@ -177,9 +177,9 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
       };
       const counts = () => [sum(sender?.packets() ?? []), sum(receivers?.packets() ?? [])] as const;
       await sleep(opts.warmupNs / 1e6, controller.signal);
-      const a = snapshot(probe, ...counts());
+      const a = snapshot(probe, counts);
       await sleep(opts.durationNs / 1e6, controller.signal);
-      const b = snapshot(probe, ...counts());
+      const b = snapshot(probe, counts);
       const senderErrors = sum(sender.errors());
       const failure = sender.failed ?? receivers.failed;
       await sender.stop();

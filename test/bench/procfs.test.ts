@@ -84,6 +84,7 @@ describe("cell measure", () => {
     tNs: t,
     sent,
     received,
+    skew: 0,
     cpu: new Map([[1, cpu(0, 0)]]),
     softnet: new Map([[1, { processed: 0, dropped: 0, timeSqueeze: 0, receivedRps: 0, flowLimit: 0 }]]),
     receivers: { runNs: 0, waitNs: 0, slices: 0 },
