@@ -55,6 +55,24 @@ export const libc = {
     addr: Buffer | null,
     alen: Buffer | null,
   ) => number,
+  connect: lib.func("int connect(int fd, void *addr, uint32_t len)") as (
+    fd: number,
+    addr: Buffer,
+    len: number,
+  ) => number,
+  recv: lib.func("intptr_t recv(int fd, _Out_ void *buf, size_t len, int flags)") as (
+    fd: number,
+    buf: Buffer,
+    len: number,
+    flags: number,
+  ) => number,
+  sendmmsg: lib.func("int sendmmsg(int fd, void *vec, unsigned int vlen, int flags)") as (
+    fd: number,
+    vec: unknown,
+    vlen: number,
+    flags: number,
+  ) => number,
+  gettid: lib.func("int gettid(void)") as () => number,
   close: lib.func("int close(int fd)") as (fd: number) => number,
   setns: lib.func("int setns(int fd, int nstype)") as (fd: number, nstype: number) => number,
   sched_setaffinity: lib.func("int sched_setaffinity(int pid, size_t size, void *mask)") as (
