@@ -56,6 +56,8 @@ export class Cpu {
   ksoftirqd!: Task;
   /** softnet_data.poll_list: NAPIs to poll in NET_RX softirq on this CPU. */
   pollList: import("./napi.js").Napi[] = [];
+  /** An empty array net_rx_action reuses as the next poll list (null while one is in use). */
+  pollSpare: import("./napi.js").Napi[] | null = null;
   softnet: SoftnetStats = { processed: 0, dropped: 0, timeSqueeze: 0, squeezeBudget: 0, squeezeTime: 0 };
 
   // time split (ns)
