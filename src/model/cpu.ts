@@ -56,6 +56,8 @@ export class Cpu {
   ksoftirqd!: Task;
   /** softnet_data.poll_list: NAPIs to poll in NET_RX softirq on this CPU. */
   pollList: import("./napi.js").Napi[] = [];
+  /** An empty array net_rx_action reuses as the next poll list (null while one is in use). */
+  pollSpare: import("./napi.js").Napi[] | null = null;
   softnet: SoftnetStats = { processed: 0, dropped: 0, timeSqueeze: 0, squeezeBudget: 0, squeezeTime: 0 };
 
   // time split (ns)
@@ -73,7 +75,10 @@ export class Cpu {
   private guestOn: Cpu | null = null;
   tickPending = false;
 
-  private hardGen: Step | null = null;
+  /** In a hardirq (the hardirq body below is running or paused); was a generator, kept as state for speed. */
+  private inHard = false;
+  /** The interrupt whose handler runs when the current hardirq chunk (its cost) has been charged. */
+  private hardAction: IrqAction | null = null;
   private hardRemaining = 0;
   private softGen: Step | null = null;
   private softRemaining = 0;
@@ -124,7 +129,7 @@ export class Cpu {
 
   /** in_interrupt(): in a hardirq, a softirq, or a bottom-half-disabled section. */
   inInterrupt(): boolean {
-    return this.hardGen !== null || this.softGen !== null || (this.rq.curr !== null && this.rq.curr.bh > 0);
+    return this.inHard || this.softGen !== null || (this.rq.curr !== null && this.rq.curr.bh > 0);
   }
 
   /** A device interrupt arrives at this CPU (the IRQ's affinity chose it). */
@@ -180,7 +185,7 @@ export class Cpu {
   hasWork(): boolean {
     return (
       this.pendingIrqs.length > 0 ||
-      this.hardGen !== null ||
+      this.inHard ||
       this.softGen !== null ||
       this.rq.curr !== null ||
       this.rq.nrQueued > 0
@@ -311,20 +316,31 @@ export class Cpu {
     }
     for (let guard = 0; ; guard++) {
       if (guard > 1_000_000) throw new Error(`cpu ${this.id}: dispatch loop does not settle`);
-      if (this.pendingIrqs.length > 0 && this.hardGen === null) {
-        this.hardGen = this.hardirqBody();
+      if (this.pendingIrqs.length > 0 && !this.inHard) {
+        this.inHard = true;
+        this.hardAction = null;
         this.hardRemaining = 0;
       }
-      if (this.hardGen !== null) {
+      if (this.inHard) {
         if (this.hardRemaining > 0) {
           this.start(EXEC_HARD, this.hardRemaining);
           return;
         }
-        const r = this.hardGen.next();
-        if (r.done) {
-          this.hardGen = null;
+        // one step of the hardirq body: handle the pending interrupts one by one, with interrupts
+        // disabled (a hardirq is not nested): charge an action's cost, then run its handler
+        const a = this.hardAction;
+        if (a !== null) {
+          this.hardAction = null;
+          a.handler(this);
+        }
+        if (this.pendingIrqs.length > 0) {
+          const next = this.pendingIrqs.shift() as IrqAction;
+          this.hardAction = next;
+          this.hardRemaining = Math.round(next.costNs);
+        } else {
+          this.inHard = false;
           this.irqExit();
-        } else this.hardRemaining = Math.round(r.value);
+        }
         continue;
       }
       if (this.softGen !== null) {
@@ -386,15 +402,6 @@ export class Cpu {
         c.inGuest = true;
         c.remaining = Number.POSITIVE_INFINITY;
       }
-    }
-  }
-
-  /** Handle the pending interrupts one by one, with interrupts disabled (a hardirq is not nested). */
-  private *hardirqBody(): Step {
-    while (this.pendingIrqs.length > 0) {
-      const a = this.pendingIrqs.shift() as IrqAction;
-      yield a.costNs;
-      a.handler(this);
     }
   }
 

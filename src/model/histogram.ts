@@ -3,9 +3,12 @@
  * batches, because the model delivers datagrams in batches rather than one by one.
  */
 const SUB = 32; // buckets per power of two
+/** Bucket indices stay below this: values are clamped to 2^31 - 1, so e <= 30 and b <= 30 * SUB + 31 + 1000. */
+const BUCKETS = 2048;
 
 export class LatencyHistogram {
-  private counts = new Map<number, number>();
+  /** Count per bucket index (see add); a dense array, since the indices are small (< BUCKETS). */
+  private counts = new Float64Array(BUCKETS);
   total = 0;
 
   add(valueNs: number, count = 1): void {
@@ -14,12 +17,12 @@ export class LatencyHistogram {
     // exponent and 5 mantissa bits: buckets of 1/32 of a power of two
     const e = 31 - Math.clz32(v);
     const b = e < 5 ? v : e * SUB + ((v >>> (e - 5)) & (SUB - 1)) + 1000;
-    this.counts.set(b, (this.counts.get(b) ?? 0) + count);
+    this.counts[b] = (this.counts[b] as number) + count;
     this.total += count;
   }
 
   reset(): void {
-    this.counts.clear();
+    this.counts.fill(0);
     this.total = 0;
   }
 
@@ -34,13 +37,17 @@ export class LatencyHistogram {
   /** The value at quantile q (0..1), in ns, or 0 when empty. */
   quantile(q: number): number {
     if (this.total === 0) return 0;
-    const keys = [...this.counts.keys()].sort((a, b) => a - b);
+    const counts = this.counts;
     const target = q * this.total;
     let seen = 0;
-    for (const k of keys) {
-      seen += this.counts.get(k) as number;
+    let last = 0;
+    for (let k = 0; k < BUCKETS; k++) {
+      const c = counts[k] as number;
+      if (c === 0) continue;
+      last = k;
+      seen += c;
       if (seen >= target) return LatencyHistogram.value(k);
     }
-    return LatencyHistogram.value(keys[keys.length - 1] as number);
+    return LatencyHistogram.value(last);
   }
 }

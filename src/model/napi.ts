@@ -1,13 +1,12 @@
 /**
  * NAPI: the state bits (SCHED, MISSED, THREADED, SCHED_THREADED, threaded busy poll), scheduling
- * onto a CPU's poll list or waking the instance's kthread, completion, the NET_RX softirq handler
- * with its budget and time limit, and the napi/<dev>-<id> kthread loop.
+ * onto a CPU's poll list or waking the instance's kthread, completion, and the napi/<dev>-<id>
+ * kthread loop. The NET_RX softirq handler (net_rx_action) is in softirq.ts, inlined in __do_softirq.
  */
 import type { NapiMode } from "../core/vocabulary.js";
 import type { Cpu } from "./cpu.js";
 import type { Kernel } from "./kernel.js";
-import { netdevBudgetUsecsOf } from "./profile.js";
-import { localBhEnable, NET_RX_SOFTIRQ, usecsToJiffies } from "./softirq.js";
+import { localBhEnable, NET_RX_SOFTIRQ } from "./softirq.js";
 import { RESCHED, SLEEP, type Task } from "./task.js";
 
 /** A driver's rx side as NAPI sees it. */
@@ -108,41 +107,6 @@ export function napiSetMode(n: Napi, mode: NapiMode, makeThread: (n: Napi) => Ta
   if (mode !== "softirq" && n.thread === null) n.thread = makeThread(n);
   n.threaded = mode !== "softirq";
   n.busyPoll = mode === "busy-poll";
-}
-
-/**
- * net_rx_action(): poll the CPU's NAPIs round-robin until the list is empty, netdev_budget packets
- * are done or netdev_budget_usecs (in jiffies) have passed; a cut-short round counts a time_squeeze
- * and re-raises NET_RX for what is left.
- */
-export function* netRxAction(k: Kernel, cpu: Cpu): Generator<number, void, void> {
-  // time_limit = jiffies + usecs_to_jiffies(netdev_budget_usecs)
-  const timeLimit = cpu.jiffies() + usecsToJiffies(k, netdevBudgetUsecsOf(k.f));
-  let budget = k.f.netdevBudget;
-  const list = cpu.pollList;
-  cpu.pollList = [];
-  const repoll: Napi[] = [];
-  while (list.length > 0) {
-    const n = list.shift() as Napi;
-    // napi_poll(): poll once; a NAPI that used its whole weight goes on the repoll list
-    let work = 0;
-    if (n.sched) work = yield* n.driver.poll(n, n.weight, cpu);
-    n.polls++;
-    n.packets += work;
-    if (work >= n.weight) repoll.push(n);
-    budget -= work;
-    const outOfBudget = budget <= 0;
-    if (outOfBudget || cpu.jiffies() >= timeLimit) {
-      cpu.softnet.timeSqueeze++;
-      if (outOfBudget) cpu.softnet.squeezeBudget++;
-      else cpu.softnet.squeezeTime++;
-      break;
-    }
-  }
-  // leftovers first, then NAPIs scheduled meanwhile, then the ones that want another round
-  const rest = cpu.pollList;
-  cpu.pollList = list.concat(rest, repoll);
-  if (cpu.pollList.length > 0) cpu.softirqPending |= NET_RX_SOFTIRQ;
 }
 
 /** How long a threaded busy poller spins on an empty ring before looking again (model step). */

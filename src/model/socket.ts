@@ -99,7 +99,7 @@ export class UdpSocket {
 
   /** recv() of up to n datagrams at time `now`, recording wire-to-recv latency. */
   consume(n: number, now: number, latency: LatencyHistogram): number {
-    const got = this.queue.pop(n, (_flow, c, t) => latency.add(now - t, c));
+    const got = this.queue.popLatency(n, now, latency);
     this.rmemAlloc -= got * this.truesize;
     this.delivered += got;
     return got;

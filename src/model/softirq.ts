@@ -5,7 +5,8 @@
  */
 import type { Cpu } from "./cpu.js";
 import type { Kernel } from "./kernel.js";
-import { netRxAction } from "./napi.js";
+import type { Napi } from "./napi.js";
+import { netdevBudgetUsecsOf } from "./profile.js";
 import { PREEMPT, RESCHED, SLEEP, type Task } from "./task.js";
 
 /** NET_RX_SOFTIRQ's bit in the pending mask (the only softirq vector the model runs). */
@@ -25,6 +26,10 @@ export function usecsToJiffies(k: Kernel, us: number): number {
  * __do_softirq(): run pending vectors; restart while more were raised, as long as the time limit
  * (MAX_SOFTIRQ_TIME, in jiffies) has not passed, no reschedule is wanted and MAX_SOFTIRQ_RESTART
  * rounds are left; otherwise hand the rest to ksoftirqd (wakeup_softirqd).
+ *
+ * NET_RX's handler, net_rx_action(), is written inline here rather than as a generator of its own:
+ * every chunk a driver's poll yields passes through each generator level, and softirq mode runs
+ * about one chunk per datagram.
  */
 export function* doSoftirq(k: Kernel, cpu: Cpu): Generator<number, void, void> {
   const end = cpu.jiffies() + msecsToJiffies(k, k.f.maxSoftirqTimeMs);
@@ -32,7 +37,52 @@ export function* doSoftirq(k: Kernel, cpu: Cpu): Generator<number, void, void> {
   for (;;) {
     const pending = cpu.softirqPending;
     cpu.softirqPending = 0;
-    if (pending & NET_RX_SOFTIRQ) yield* netRxAction(k, cpu);
+    if (pending & NET_RX_SOFTIRQ) {
+      // net_rx_action(): poll the CPU's NAPIs round-robin until the list is empty, netdev_budget
+      // packets are done or netdev_budget_usecs (in jiffies) have passed; a cut-short round counts a
+      // time_squeeze and re-raises NET_RX for what is left.
+      // time_limit = jiffies + usecs_to_jiffies(netdev_budget_usecs)
+      const timeLimit = cpu.jiffies() + usecsToJiffies(k, netdevBudgetUsecsOf(k.f));
+      let budget = k.f.netdevBudget;
+      const list = cpu.pollList;
+      // the list NAPIs scheduled meanwhile go on: the CPU's spare (empty) array, to allocate nothing
+      const fresh = cpu.pollSpare ?? [];
+      cpu.pollSpare = null;
+      cpu.pollList = fresh;
+      let repoll: Napi[] | null = null;
+      let i = 0;
+      while (i < list.length) {
+        const n = list[i++] as Napi;
+        // napi_poll(): poll once; a NAPI that used its whole weight goes on the repoll list
+        let work = 0;
+        if (n.sched) work = yield* n.driver.poll(n, n.weight, cpu);
+        n.polls++;
+        n.packets += work;
+        if (work >= n.weight) {
+          if (repoll === null) repoll = [];
+          repoll.push(n);
+        }
+        budget -= work;
+        const outOfBudget = budget <= 0;
+        if (outOfBudget || cpu.jiffies() >= timeLimit) {
+          cpu.softnet.timeSqueeze++;
+          if (outOfBudget) cpu.softnet.squeezeBudget++;
+          else cpu.softnet.squeezeTime++;
+          break;
+        }
+      }
+      // leftovers first, then NAPIs scheduled meanwhile, then the ones that want another round
+      const rest = cpu.pollList;
+      let w = 0;
+      for (let j = i; j < list.length; j++) list[w++] = list[j] as Napi;
+      for (let j = 0; j < rest.length; j++) list[w++] = rest[j] as Napi;
+      if (repoll !== null) for (let j = 0; j < repoll.length; j++) list[w++] = repoll[j] as Napi;
+      while (list.length > w) list.pop(); // (pop: cheaper than setting length, a runtime call)
+      cpu.pollList = list;
+      while (rest.length > 0) rest.pop();
+      cpu.pollSpare = rest;
+      if (w > 0) cpu.softirqPending |= NET_RX_SOFTIRQ;
+    }
     if (cpu.softirqPending === 0) return;
     if (cpu.jiffies() < end && !cpu.needResched && --restart > 0) continue;
     cpu.wakeupSoftirqd();
