@@ -5,6 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { HostError, InputError } from "../core/errors.js";
 import { formatCpuList } from "../core/units.js";
+import { hasCap } from "../linux/caps.js";
 import { checkCpusOnline } from "../linux/index.js";
 import { type BenchMode, busyPollSupported } from "./modes.js";
 
@@ -70,7 +71,7 @@ export function validateBenchOptions(o: BenchOptions): void {
 
 /** What the host must give: root (namespaces and veth need CAP_SYS_ADMIN and CAP_NET_ADMIN), ip, ethtool. */
 export function checkHost(modes: readonly BenchMode[]): void {
-  if (process.getuid?.() !== 0)
+  if (process.getuid?.() !== 0 || !hasCap("CAP_SYS_ADMIN") || !hasCap("CAP_NET_ADMIN"))
     throw new HostError(
       "napilab bench must run as root: it creates network namespaces and a veth pair (CAP_SYS_ADMIN, CAP_NET_ADMIN)",
     );

@@ -1,19 +1,10 @@
 /** Helpers shared by the bench tests: run the built CLI, and look at what runs left on the host. */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { CLI } from "../support/cli.js";
 
-export const CLI = resolve("dist/cli/main.js");
+export { CLI, runCli } from "../support/cli.js";
 export const STATE_DIR = "/run/napilab/bench";
-
-export function runCli(args: string[], opts: { uid?: number; timeoutMs?: number } = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: "utf8",
-    timeout: opts.timeoutMs ?? 120_000,
-    ...(opts.uid === undefined ? {} : { uid: opts.uid, cwd: "/tmp" }),
-  });
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** Start the CLI in the background (for signal tests); resolves its exit status. */
 export function startCli(args: string[]) {

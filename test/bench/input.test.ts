@@ -50,7 +50,7 @@ describe("napilab bench rejects bad input and leaves nothing behind", () => {
   });
 
   it("refuses to run without root (exit 1), creating nothing", () => {
-    const r = runCli(["bench", "--quick", "--no-save", "--run-id-prefix", prefix], { uid: 65534 });
+    const r = runCli(["bench", "--quick", "--no-save", "--run-id-prefix", prefix], { unprivileged: true });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /must run as root/);
     assert.deepEqual(namespacesWith(prefix), []);

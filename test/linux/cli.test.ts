@@ -2,8 +2,6 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createVethBed, runCli, type VethBed } from "./fixture.js";
 
-const NOBODY = 65534;
-
 function oneLineError(r: { stderr: string }): void {
   assert.equal(r.stderr.trim().split("\n").length, 1, `expected one line on stderr, got: ${r.stderr}`);
   assert.match(r.stderr, /^napilab: /);
@@ -145,7 +143,7 @@ describe("napilab napi (built CLI against the real kernel)", () => {
       [["napi", "list", "--netns", bed.nsB], /needs CAP_SYS_ADMIN/],
     ];
     for (const [args, msg] of cases) {
-      const r = runCli(args, { uid: NOBODY });
+      const r = runCli(args, { unprivileged: true });
       assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
       oneLineError(r);
       assert.match(r.stderr, msg);

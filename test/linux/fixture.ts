@@ -71,11 +71,4 @@ export function createVethBed(rxQueues = 2): VethBed {
 }
 
 /** Runs the built CLI (npm test builds before testing) as a user would, optionally as another uid. */
-export function runCli(args: string[], opts: { uid?: number; gid?: number } = {}) {
-  const r = spawnSync(process.execPath, ["dist/cli/main.js", ...args], {
-    encoding: "utf8",
-    timeout: 60_000,
-    ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.gid ?? opts.uid }),
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+export { runCli } from "../support/cli.js";
