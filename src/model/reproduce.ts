@@ -173,3 +173,59 @@ export async function reproduceTable(o: TableOptions): Promise<TableResult> {
     wallMs: Math.round(performance.now() - t0),
   };
 }
+
+/** kpps as printed in tables and trend details: whole numbers, one decimal below 100. */
+export function formatKpps(x: number): string {
+  return x >= 100 ? x.toFixed(0) : x.toFixed(1);
+}
+
+export interface TrendCheck {
+  name: string;
+  holds: boolean;
+  detail: string;
+}
+
+/** The qualitative shape the seed's table shows, checked on the model's rows. */
+export function trendChecks(rows: TableRow[], lineRateKpps: (size: number) => number): TrendCheck[] {
+  const checks: TrendCheck[] = [];
+  const small = rows.filter((r) => r.size <= 256);
+  const one = small.filter((r) => r.flows === 1);
+  const many = small.filter((r) => r.flows >= 25);
+  const avg = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : 0);
+  if (one.length && many.length) {
+    const a = avg(one.map((r) => r.vanilla));
+    const b = avg(many.map((r) => r.vanilla));
+    checks.push({
+      name: "vanilla collapses as flows grow (payloads <= 256)",
+      holds: b < 0.8 * a,
+      detail: `1 flow ${formatKpps(a)} kpps, 25+ flows ${formatKpps(b)} kpps on average`,
+    });
+  }
+  if (many.length) {
+    const v = avg(many.map((r) => r.vanilla));
+    const g = avg(many.map((r) => r.guestThreaded));
+    const t = avg(many.map((r) => r.bothThreaded));
+    checks.push({
+      name: "guest threading recovers most of it",
+      holds: g > 1.3 * v,
+      detail: `vanilla ${formatKpps(v)}, guest threaded ${formatKpps(g)} kpps (25+ flows, payloads <= 256)`,
+    });
+    checks.push({
+      name: "both threaded is best",
+      holds: t >= g,
+      detail: `both threaded ${formatKpps(t)} vs guest threaded ${formatKpps(g)} kpps`,
+    });
+  }
+  const big = rows.filter((r) => r.size >= 4096);
+  if (big.length) {
+    const worst = Math.max(...big.map((r) => r.bothThreaded / lineRateKpps(r.size)));
+    const near = avg(big.map((r) => r.bothThreaded / lineRateKpps(r.size)));
+    checks.push({
+      name: "line rate caps large payloads",
+      // a 50 ms window can catch a few datagrams queued before it, hence the 3% tolerance
+      holds: worst <= 1.03 && near > 0.6,
+      detail: `both threaded at ${Math.round(near * 100)}% of line rate on average, never above ${Math.round(worst * 100)}%`,
+    });
+  }
+  return checks;
+}

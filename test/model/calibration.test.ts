@@ -2,9 +2,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { trendChecks } from "../../src/cli/commands/reproduce.js";
 import { loadProfile, PROFILES_DIR } from "../../src/model/profile.js";
-import { reproduceTable } from "../../src/model/reproduce.js";
+import { reproduceTable, trendChecks } from "../../src/model/reproduce.js";
 import { SEED_TABLE } from "../../src/model/seed-table.js";
 import { lineRateDps, udpFraming } from "../../src/model/wire.js";
 

@@ -7,17 +7,19 @@ import { cpus } from "node:os";
 import type { Command } from "@commander-js/extra-typings";
 import { parseDuration, parseInteger, parseList, parseSize } from "../../core/units.js";
 import { loadProfile, requireHvFigures } from "../../model/profile.js";
-import { reproduceTable, type TableResult, type TableRow } from "../../model/reproduce.js";
+import {
+  formatKpps,
+  reproduceTable,
+  type TableResult,
+  type TrendCheck,
+  trendChecks,
+} from "../../model/reproduce.js";
 import { SEED_CONFIGS, senderRateDps, validateSeedCell } from "../../model/seed.js";
 import { lineRateDps, udpFraming } from "../../model/wire.js";
 import { printJson, renderTable, startProgress } from "../output.js";
 
 const DEFAULT_SIZES = "1,64,256,1438,4096,64000";
 const DEFAULT_FLOWS = "1,25,50,100,200";
-
-function kpps(x: number): string {
-  return x >= 100 ? x.toFixed(0) : x.toFixed(1);
-}
 
 function delta(x: number, vanilla: number): string {
   if (vanilla <= 0) return "";
@@ -28,57 +30,6 @@ function delta(x: number, vanilla: number): string {
 function signed(e: number): string {
   const p = Math.round(e * 100);
   return `${p > 0 ? "+" : ""}${p}%`;
-}
-
-export interface TrendCheck {
-  name: string;
-  holds: boolean;
-  detail: string;
-}
-
-/** The qualitative shape the seed's table shows, checked on the model's rows. */
-export function trendChecks(rows: TableRow[], lineRateKpps: (size: number) => number): TrendCheck[] {
-  const checks: TrendCheck[] = [];
-  const small = rows.filter((r) => r.size <= 256);
-  const one = small.filter((r) => r.flows === 1);
-  const many = small.filter((r) => r.flows >= 25);
-  const avg = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : 0);
-  if (one.length && many.length) {
-    const a = avg(one.map((r) => r.vanilla));
-    const b = avg(many.map((r) => r.vanilla));
-    checks.push({
-      name: "vanilla collapses as flows grow (payloads <= 256)",
-      holds: b < 0.8 * a,
-      detail: `1 flow ${kpps(a)} kpps, 25+ flows ${kpps(b)} kpps on average`,
-    });
-  }
-  if (many.length) {
-    const v = avg(many.map((r) => r.vanilla));
-    const g = avg(many.map((r) => r.guestThreaded));
-    const t = avg(many.map((r) => r.bothThreaded));
-    checks.push({
-      name: "guest threading recovers most of it",
-      holds: g > 1.3 * v,
-      detail: `vanilla ${kpps(v)}, guest threaded ${kpps(g)} kpps (25+ flows, payloads <= 256)`,
-    });
-    checks.push({
-      name: "both threaded is best",
-      holds: t >= g,
-      detail: `both threaded ${kpps(t)} vs guest threaded ${kpps(g)} kpps`,
-    });
-  }
-  const big = rows.filter((r) => r.size >= 4096);
-  if (big.length) {
-    const worst = Math.max(...big.map((r) => r.bothThreaded / lineRateKpps(r.size)));
-    const near = avg(big.map((r) => r.bothThreaded / lineRateKpps(r.size)));
-    checks.push({
-      name: "line rate caps large payloads",
-      // a 50 ms window can catch a few datagrams queued before it, hence the 3% tolerance
-      holds: worst <= 1.03 && near > 0.6,
-      detail: `both threaded at ${Math.round(near * 100)}% of line rate on average, never above ${Math.round(worst * 100)}%`,
-    });
-  }
-  return checks;
 }
 
 function printTable(r: TableResult, checks: TrendCheck[], profile: string): void {
@@ -97,12 +48,12 @@ function printTable(r: TableResult, checks: TrendCheck[], profile: string): void
     const e = row.error;
     return [
       `${row.size}/${row.flows}`,
-      kpps(row.vanilla),
-      kpps(row.guestThreaded) + delta(row.guestThreaded, row.vanilla),
-      kpps(row.bothThreaded) + delta(row.bothThreaded, row.vanilla),
-      s ? kpps(s.vanilla) : "-",
-      s ? kpps(s.guestThreaded) + delta(s.guestThreaded, s.vanilla) : "-",
-      s ? kpps(s.bothThreaded) + delta(s.bothThreaded, s.vanilla) : "-",
+      formatKpps(row.vanilla),
+      formatKpps(row.guestThreaded) + delta(row.guestThreaded, row.vanilla),
+      formatKpps(row.bothThreaded) + delta(row.bothThreaded, row.vanilla),
+      s ? formatKpps(s.vanilla) : "-",
+      s ? formatKpps(s.guestThreaded) + delta(s.guestThreaded, s.vanilla) : "-",
+      s ? formatKpps(s.bothThreaded) + delta(s.bothThreaded, s.vanilla) : "-",
       e ? `${signed(e.vanilla)} / ${signed(e.guestThreaded)} / ${signed(e.bothThreaded)}` : "(prediction)",
     ];
   });
