@@ -4,7 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { HostError, InputError } from "../core/errors.js";
-import { formatCpuList } from "../core/units.js";
+import { formatCpuList, formatRate, MAX_PACKET_RATE } from "../core/units.js";
 import { hasCap } from "../linux/caps.js";
 import { checkCpusOnline } from "../linux/index.js";
 import { type BenchMode, busyPollSupported } from "./modes.js";
@@ -40,6 +40,15 @@ export interface BenchOptions {
 /** Reject what cannot run, with one clear message. Returns the options with unsupported modes noted. */
 export function validateBenchOptions(o: BenchOptions): void {
   if (o.modes.length === 0) throw new InputError("no modes given");
+  // each cell is measured once: a repeated mode, size or flow count would be run and counted twice
+  for (const [what, list] of [
+    ["--modes", o.modes],
+    ["--sizes", o.sizes],
+    ["--flows", o.flows],
+  ] as const) {
+    const twice = list.find((x, i) => list.indexOf(x as never) !== i);
+    if (twice !== undefined) throw new InputError(`invalid ${what}: ${twice} is given twice`);
+  }
   if (o.sizes.length === 0) throw new InputError("no sizes given");
   for (const s of o.sizes)
     if (!Number.isInteger(s) || s < 1 || s > MAX_UDP_PAYLOAD)
@@ -61,8 +70,11 @@ export function validateBenchOptions(o: BenchOptions): void {
   if (o.warmupNs < 0 || o.warmupNs > MAX_DURATION_NS) throw new InputError("invalid warm-up: 0 to 10m");
   if (!Number.isInteger(o.batch) || o.batch < 1 || o.batch > 1024)
     throw new InputError(`invalid batch ${o.batch}: 1 to 1024 messages per sendmmsg (UIO_MAXIOV)`);
-  if (!(o.ratePps >= 0) || !Number.isFinite(o.ratePps))
-    throw new InputError("invalid rate: must be 0 (flood) or more");
+  // 0 is the flood (no --rate); an explicit rate is what parseRate accepts, 1 pps to 1G pps
+  if (!Number.isFinite(o.ratePps) || (o.ratePps !== 0 && (o.ratePps < 1 || o.ratePps > MAX_PACKET_RATE)))
+    throw new InputError(
+      `invalid --rate ${o.ratePps}: 1 to ${formatRate(MAX_PACKET_RATE)} packets/s (leave --rate out to flood)`,
+    );
   if (o.runIdPrefix !== undefined && !/^[a-z0-9]{0,8}$/.test(o.runIdPrefix))
     throw new InputError("invalid run id prefix: up to 8 lower-case letters and digits");
   checkCpusOnline(o.rxCpus);

@@ -1,7 +1,8 @@
 /** Saving and loading bench results: one JSON document per run, the input of `napilab calibrate`. */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { InputError } from "../core/errors.js";
+import { readJsonFile } from "../core/files.js";
+import { benchResultSchema, MAX_RESULT_BYTES } from "./result-schema.js";
 import type { BenchResult } from "./run.js";
 
 /** Default place of a result: results/bench-<UTC timestamp>.json under the working directory. */
@@ -16,22 +17,10 @@ export function saveResult(result: BenchResult, path: string): string {
   return full;
 }
 
-/** Read a saved result, checking it is one (a clear message instead of a crash on any other file). */
+/**
+ * Read a saved result, validated by its schema with a size limit (result-schema.ts): any other
+ * file gets one message naming the file and the JSON path at fault, never a crash.
+ */
 export function loadResult(path: string): BenchResult {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new InputError(`cannot read bench result '${path}': ${(err as NodeJS.ErrnoException).code ?? err}`);
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    throw new InputError(`'${path}' is not JSON (expected a result saved by napilab bench)`);
-  }
-  const r = doc as Partial<BenchResult>;
-  if (r?.tool !== "napilab bench" || !Array.isArray(r.cells))
-    throw new InputError(`'${path}' is not a napilab bench result (no "tool": "napilab bench" and "cells")`);
-  return r as BenchResult;
+  return readJsonFile(path, benchResultSchema, "bench result", MAX_RESULT_BYTES) as unknown as BenchResult;
 }

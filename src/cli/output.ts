@@ -39,7 +39,13 @@ export function renderTable(
     colAligns: align ?? head.map((_, i) => (i === 0 ? "left" : "right")),
   });
   for (const row of rows) table.push(row.map(String));
-  return table.toString();
+  // cli-table3 pads the last column too: no line of napilab's output ends in spaces
+  return withoutTrailingSpaces(table.toString());
+}
+
+/** Remove the blanks at the end of every line (tables pad their last column). */
+export function withoutTrailingSpaces(text: string): string {
+  return text.replace(/[ \t]+$/gm, "");
 }
 
 export interface Progress {
@@ -47,23 +53,48 @@ export interface Progress {
   stop(): void;
 }
 
+/** How a progress bar counts: items done of a total ("3/12"), or a share of the work ("25%"). */
+export type ProgressCount = "items" | "percent";
+
+/** Whole seconds as "42s", "3m05s" or "1h02m", for an estimate of the time left. */
+export function formatEta(seconds: number): string {
+  const s = Math.max(1, Math.ceil(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+/**
+ * The time left, from the rate so far; empty until there is something to estimate from (nothing
+ * done yet, or less than a second elapsed), so a bar never starts with a meaningless estimate.
+ */
+export function etaText(done: number, total: number, elapsedMs: number): string {
+  if (done <= 0 || done >= total || elapsedMs < 1000) return "";
+  return `eta ${formatEta(((total - done) * elapsedMs) / done / 1000)}`;
+}
+
 /**
  * A progress bar on stderr for anything that takes more than a few seconds. Silent when stderr is
- * not a terminal (CI logs, pipes) unless NAPILAB_PROGRESS=1, so logs are not flooded.
+ * not a terminal (CI logs, pipes) unless NAPILAB_PROGRESS=1, which prints it there too.
  */
-export function startProgress(total: number, what: string): Progress {
-  const enabled = process.stderr.isTTY || process.env.NAPILAB_PROGRESS === "1";
+export function startProgress(total: number, what: string, count: ProgressCount = "items"): Progress {
+  const forced = process.env.NAPILAB_PROGRESS === "1";
+  const enabled = process.stderr.isTTY || forced;
   if (!enabled) return { tick() {}, stop() {} };
+  const startedAt = Date.now();
+  const done = count === "percent" ? "{percentage}%" : "{value}/{total}";
   const bar = new SingleBar({
-    format: `${what} [{bar}] {value}/{total} {label} eta {eta_formatted}`,
+    format: `${what} [{bar}] ${done}{label}{etaLeft}`,
     stream: process.stderr,
     hideCursor: true,
     clearOnComplete: true,
+    noTTYOutput: forced,
   });
-  bar.start(total, 0, { label: "" });
+  bar.start(total, 0, { label: "", etaLeft: "" });
   return {
-    tick(done, label = "") {
-      bar.update(done, { label });
+    tick(value, label = "") {
+      const eta = etaText(value, total, Date.now() - startedAt);
+      bar.update(value, { label: label ? ` ${label}` : "", etaLeft: eta ? ` ${eta}` : "" });
     },
     stop() {
       bar.stop();

@@ -16,7 +16,7 @@ export function buildProgram(): Command {
         "benchmark softirq against threaded NAPI, and observe the rx path.",
     )
     .version(VERSION, "-V, --version")
-    .showHelpAfterError("(run with --help for usage)")
+    .option("--debug", "print the stack trace when napilab fails on a bug (also NAPILAB_DEBUG=1)")
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
   program.addHelpText(
     "after",

@@ -54,14 +54,23 @@ export function formatDuration(ns: number): string {
 const SI: Record<string, number> = { "": 1, k: 1e3, K: 1e3, m: 1e6, M: 1e6, g: 1e9, G: 1e9 };
 
 /**
+ * The highest packet rate napilab accepts: 1G packets/s is ~7x what a 100 Gb/s link carries in
+ * minimum-size frames (148.8M/s), so anything above is a typo (`10G` for a bit rate).
+ */
+export const MAX_PACKET_RATE = 1e9;
+
+/**
  * Parse a packet rate such as `800k`, `1.5M`, `2Mpps` or `120000` into packets per second.
  * Suffixes are decimal (k = 1000) as in every traffic generator.
  */
-export function parseRate(text: string): number {
+export function parseRate(text: string, what = "packet rate"): number {
   const m = new RegExp(`^\\s*(${NUMBER})\\s*([kKmMgG]?)\\s*(pps|/s)?\\s*$`).exec(text);
-  if (!m) throw describe("packet rate", text, "expected e.g. 800k, 1.5M or 2Mpps");
+  if (!m) throw describe(what, text, "expected e.g. 800k, 1.5M or 2Mpps");
   const value = Number(m[1]) * (SI[m[2] ?? ""] ?? 1);
-  if (!Number.isFinite(value)) throw describe("packet rate", text, "not a finite number");
+  if (!Number.isFinite(value)) throw describe(what, text, "not a finite number");
+  if (value <= 0) throw describe(what, text, "must be more than 0 packets per second");
+  if (value > MAX_PACKET_RATE)
+    throw describe(what, text, `beyond any NIC (at most ${formatRate(MAX_PACKET_RATE)} packets/s)`);
   return value;
 }
 
@@ -93,13 +102,13 @@ const SIZE_UNITS: Record<string, number> = {
  * Parse a byte size: `1438`, `64KiB`, `4k` (binary, as in ethtool and tc), `1MB` (decimal).
  * The result is a whole number of bytes.
  */
-export function parseSize(text: string): number {
+export function parseSize(text: string, what = "size"): number {
   const m = new RegExp(`^\\s*(${NUMBER})\\s*([a-z]*)\\s*$`, "i").exec(text);
-  if (!m) throw describe("size", text, "expected bytes, optionally with k, KiB, M, MiB, kB, MB");
+  if (!m) throw describe(what, text, "expected bytes, optionally with k, KiB, M, MiB, kB, MB");
   const scale = SIZE_UNITS[(m[2] ?? "").toLowerCase()];
-  if (scale === undefined) throw describe("size", text, `unknown unit '${m[2]}'`);
+  if (scale === undefined) throw describe(what, text, `unknown unit '${m[2]}'`);
   const bytes = Number(m[1]) * scale;
-  if (!Number.isInteger(bytes)) throw describe("size", text, "not a whole number of bytes");
+  if (!Number.isInteger(bytes)) throw describe(what, text, "not a whole number of bytes");
   return bytes;
 }
 
@@ -160,11 +169,32 @@ export function parseInteger(text: string, what: string, min = -Infinity, max = 
   return n;
 }
 
-/** Parse a comma-separated list with an element parser, e.g. `--sizes 1,256,4096`. */
-export function parseList<T>(text: string, parse: (item: string) => T): T[] {
-  const items = text.split(",").filter((s) => s.trim() !== "");
-  if (items.length === 0) throw new InputError(`invalid list '${text}': empty`);
-  return items.map((s) => parse(s.trim()));
+/**
+ * Parse a comma-separated list with an element parser, e.g. `--sizes 1,256,4096`. Strict, because
+ * a list is a set of cells to run: an empty list, an empty item (`1,,2`) or the same value twice
+ * (`1,1`, also `1k,1024`) is a mistake to point out, not something to skip or count twice.
+ * `what` names the option in the message.
+ */
+export function parseList<T>(text: string, parse: (item: string) => T, what = "list"): T[] {
+  if (text.trim() === "") throw new InputError(`invalid ${what} '${text}': empty list`);
+  const items = text.split(",");
+  const values: T[] = [];
+  const seen = new Map<string, string>();
+  items.forEach((raw, i) => {
+    const item = raw.trim();
+    if (item === "")
+      throw new InputError(`invalid ${what} '${text}': item ${i + 1} of ${items.length} is empty`);
+    const value = parse(item);
+    const key = JSON.stringify(value);
+    const first = seen.get(key);
+    if (first !== undefined)
+      throw new InputError(
+        `invalid ${what} '${text}': '${item}' repeats ${first === item ? "an earlier item" : `'${first}'`}`,
+      );
+    seen.set(key, item);
+    values.push(value);
+  });
+  return values;
 }
 
 /** Format a rate with an SI suffix: 1500000 -> "1.5M". */

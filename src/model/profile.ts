@@ -3,11 +3,12 @@
  * NIC and socket sizes) lives in a named JSON file in profiles/, each figure with a provenance string
  * saying where the number comes from. A profile may extend another and override some figures.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { InputError } from "../core/errors.js";
+import { readJsonFile } from "../core/files.js";
 
 /** Figures every profile must define (after inheritance). Units are in the names. */
 export const CORE_FIGURES = [
@@ -121,6 +122,9 @@ export interface Profile {
   provenance: Record<string, string>;
 }
 
+/** A profile is a few KiB of figures; anything above 1 MiB is not one. */
+const MAX_PROFILE_BYTES = 1024 * 1024;
+
 const here = dirname(fileURLToPath(import.meta.url));
 /** profiles/ at the package root: the same relative place from src/model and dist/model. */
 export const PROFILES_DIR = resolve(here, "..", "..", "profiles");
@@ -137,20 +141,8 @@ export function loadProfile(nameOrPath: string, seen: string[] = []): Profile {
   const path = profilePath(nameOrPath);
   if (!existsSync(path)) throw new InputError(`unknown profile '${nameOrPath}' (no file ${path})`);
   if (seen.includes(path)) throw new InputError(`profile '${nameOrPath}' extends itself`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
-  } catch (err) {
-    throw new InputError(`profile '${nameOrPath}' is not valid JSON: ${(err as Error).message}`);
-  }
-  const parsed = fileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InputError(
-      `profile '${nameOrPath}' is malformed at ${issue?.path.join(".")}: ${issue?.message}`,
-    );
-  }
-  const file = parsed.data;
+  // read with a size limit and validated by the schema, as every file napilab reads
+  const file = readJsonFile(path, fileSchema, "profile", MAX_PROFILE_BYTES);
   const base = file.extends ? loadProfile(file.extends, [...seen, path]) : undefined;
   const figures: Record<string, number> = { ...(base?.figures ?? {}) };
   const provenance: Record<string, string> = { ...(base?.provenance ?? {}) };

@@ -6,6 +6,7 @@ import {
   formatCpuList,
   formatDuration,
   formatRate,
+  MAX_PACKET_RATE,
   parseBitRate,
   parseCpuList,
   parseDuration,
@@ -123,5 +124,39 @@ describe("parseInteger and parseList", () => {
     assert.deepEqual(parseList("1,256, 4096", parseSize), [1, 256, 4096]);
     assertRejects(() => parseList("1,x", parseSize), "x");
     assert.throws(() => parseList(",", parseSize), /empty/);
+  });
+});
+
+describe("strict lists (every command's --sizes, --flows, --sweep, --modes)", () => {
+  it("rejects an empty list, naming the option", () => {
+    for (const text of ["", " ", ","])
+      assert.throws(() => parseList(text, parseSize, "--sizes"), /^InputError: invalid --sizes '.*': /);
+    assert.throws(() => parseList("", parseSize, "--sizes"), /empty list/);
+  });
+  it("rejects an empty item instead of skipping it", () => {
+    assert.throws(
+      () => parseList("1,,2", parseSize, "--sizes"),
+      /invalid --sizes '1,,2': item 2 of 3 is empty/,
+    );
+    assert.throws(() => parseList("1,2,", parseSize), /item 3 of 3 is empty/);
+  });
+  it("rejects a value given twice, also when spelt differently", () => {
+    assert.throws(() => parseList("1,1", parseSize, "--sizes"), /invalid --sizes '1,1': '1' repeats/);
+    assert.throws(() => parseList("1k,1024", parseSize), /'1024' repeats '1k'/);
+    assert.throws(() => parseList("1M,1000k", parseRate), /repeats/);
+  });
+  it("keeps the order of a good list", () => {
+    assert.deepEqual(parseList("4096, 1,256", parseSize), [4096, 1, 256]);
+  });
+});
+
+describe("packet rate bounds", () => {
+  it("rejects 0 and rates beyond any NIC, naming the option", () => {
+    assert.throws(() => parseRate("0", "--rate"), /invalid --rate '0': must be more than 0/);
+    assert.throws(() => parseRate("0k"), /must be more than 0/);
+    for (const text of ["1e12", "10G", "1.5G"])
+      assert.throws(() => parseRate(text, "--rate"), /invalid --rate .*beyond any NIC/, text);
+    assert.equal(parseRate("1G"), MAX_PACKET_RATE);
+    assert.equal(parseRate("148.8M"), 148_800_000);
   });
 });

@@ -167,26 +167,33 @@ Examples:
         return;
       }
       const cpus = defaultCpus();
-      const modes = o.modes
-        ? parseList(o.modes, parseBenchMode)
-        : o.quick
-          ? QUICK.modes
-          : (["softirq", "threaded", "threaded-free", "busy-poll"] as BenchMode[]).filter(
-              (m) => m !== "busy-poll" || busyPollSupported(),
-            );
+      const modes =
+        o.modes !== undefined
+          ? parseList(o.modes, parseBenchMode, "--modes")
+          : o.quick
+            ? QUICK.modes
+            : (["softirq", "threaded", "threaded-free", "busy-poll"] as BenchMode[]).filter(
+                (m) => m !== "busy-poll" || busyPollSupported(),
+              );
       const opts = {
         modes: [...new Set(modes)],
-        sizes: o.sizes ? parseList(o.sizes, parseSize) : o.quick ? QUICK.sizes : FULL.sizes,
-        flows: o.flows
-          ? parseList(o.flows, (s) => parseInteger(s, "flow count"))
-          : o.quick
-            ? QUICK.flows
-            : FULL.flows,
+        sizes:
+          o.sizes !== undefined
+            ? parseList(o.sizes, (s) => parseSize(s, "--sizes item"), "--sizes")
+            : o.quick
+              ? QUICK.sizes
+              : FULL.sizes,
+        flows:
+          o.flows !== undefined
+            ? parseList(o.flows, (s) => parseInteger(s, "--flows item"), "--flows")
+            : o.quick
+              ? QUICK.flows
+              : FULL.flows,
         durationNs: parseDuration(o.duration, "s"),
         warmupNs: parseDuration(o.warmup, "s"),
         rxCpus: o.rxCpus ? parseCpuList(o.rxCpus) : cpus.rx,
         txCpus: o.txCpus ? parseCpuList(o.txCpus) : cpus.tx,
-        ratePps: o.rate ? parseRate(o.rate) : 0,
+        ratePps: o.rate !== undefined ? parseRate(o.rate, "--rate") : 0,
         batch: parseInteger(o.batch, "batch", 1, 1024),
         ...(o.runIdPrefix === undefined ? {} : { runIdPrefix: o.runIdPrefix }),
       };

@@ -5,7 +5,8 @@
  */
 import { cpus } from "node:os";
 import type { Command } from "@commander-js/extra-typings";
-import { parseDuration, parseInteger, parseList, parseSize } from "../../core/units.js";
+import { InputError } from "../../core/errors.js";
+import { formatDuration, parseDuration, parseInteger, parseList, parseSize } from "../../core/units.js";
 import { loadProfile, requireHvFigures } from "../../model/profile.js";
 import {
   formatKpps,
@@ -20,6 +21,9 @@ import { printJson, renderTable, startProgress } from "../output.js";
 
 const DEFAULT_SIZES = "1,64,256,1438,4096,64000";
 const DEFAULT_FLOWS = "1,25,50,100,200";
+/** Simulated time measured per cell: below 1ms a cell sees too few datagrams to give a rate. */
+const MIN_DURATION_NS = 1_000_000;
+const MAX_DURATION_NS = 60_000_000_000;
 
 function delta(x: number, vanilla: number): string {
   if (vanilla <= 0) return "";
@@ -116,9 +120,14 @@ and checks of the trend the seed shows. --json prints {"rows":[{"size","flows","
     .action(async (o) => {
       const profile = loadProfile(o.profile);
       requireHvFigures(profile);
-      const sizes = parseList(o.sizes, parseSize);
-      const flows = parseList(o.flows, (s) => parseInteger(s, "--flows", 1, 10_000));
+      const sizes = parseList(o.sizes, (s) => parseSize(s, "--sizes item"), "--sizes");
+      const flows = parseList(o.flows, (s) => parseInteger(s, "--flows item", 1, 10_000), "--flows");
       const durationNs = parseDuration(o.duration, "s");
+      // a cell needs simulated time to count deliveries in (0 gave NaN rates); a minute is plenty
+      if (durationNs < MIN_DURATION_NS || durationNs > MAX_DURATION_NS)
+        throw new InputError(
+          `invalid --duration '${o.duration}': each cell measures ${formatDuration(MIN_DURATION_NS)} to ${formatDuration(MAX_DURATION_NS)} of simulated time`,
+        );
       const jobs = o.jobs ? parseInteger(o.jobs, "--jobs", 0, 256) : cpus().length;
       const seed = parseInteger(o.seed, "--seed", 0, 2 ** 32 - 1);
       for (const size of sizes)

@@ -20,6 +20,9 @@ import { type FloodOptions, type FloodResult, runFlood, validateFlood } from "..
 import { FAIR_CLASSES, loadProfile, SOFTIRQ_POLICIES, type SoftirqPolicy } from "../../model/profile.js";
 import { printJson, renderTable, startProgress } from "../output.js";
 
+/** Most flows one simulated flood takes (each is a socket and a receiver task in the model). */
+export const MAX_FLOWS = 10_000;
+
 function pct(x: number): string {
   return `${x.toFixed(1)}%`;
 }
@@ -168,9 +171,10 @@ latency (with --sweep: {"sweep": [...]})`,
         profile,
         cpus,
         mode: parseNapiMode(o.mode),
-        ratePps: parseRate(o.rate),
-        size: parseSize(o.size),
-        flows: parseInteger(o.flows, "--flows", 1, 100_000),
+        ratePps: parseRate(o.rate, "--rate"),
+        size: parseSize(o.size, "--size"),
+        // each flow is a socket and a receiver task in the model: 10000 already take ~20 s
+        flows: parseInteger(o.flows, "--flows", 1, MAX_FLOWS),
         durationNs: parseDuration(o.duration, "s"),
         seed: parseInteger(o.seed, "--seed", 0, 2 ** 32 - 1),
         softirqPolicy: o.softirqPolicy as SoftirqPolicy | undefined,
@@ -181,14 +185,19 @@ latency (with --sweep: {"sweep": [...]})`,
         hogs: parseInteger(o.hogs, "--hogs", 0, 1024),
         busyReadNs: o.busyRead ? parseDuration(o.busyRead) : 0,
       };
-      const rates = o.sweep ? parseList(o.sweep, parseRate) : [base.ratePps];
+      const rates =
+        o.sweep !== undefined
+          ? parseList(o.sweep, (r) => parseRate(r, "--sweep rate"), "--sweep")
+          : [base.ratePps];
       // validate every configuration before simulating any
       for (const ratePps of rates) validateFlood({ ...base, ratePps });
-      const progress = startProgress(rates.length, "simulating");
+      // progress in simulated time, so that one long run (many flows, a long --duration) shows it too
+      const progress = startProgress(rates.length * 100, "simulating", "percent");
       const results: FloodResult[] = [];
       rates.forEach((ratePps, i) => {
-        results.push(runFlood({ ...base, ratePps }));
-        progress.tick(i + 1, formatRate(ratePps));
+        const label = `${formatRate(ratePps)} pps`;
+        const onProgress = (share: number) => progress.tick(Math.floor((i + share) * 100), label);
+        results.push(runFlood({ ...base, ratePps, onProgress }));
       });
       progress.stop();
       if (o.json) printJson(o.sweep ? { sweep: results } : results[0]);
