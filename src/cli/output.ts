@@ -89,7 +89,12 @@ export function startProgress(total: number, what: string, count: ProgressCount 
     hideCursor: true,
     clearOnComplete: true,
     noTTYOutput: forced,
+    // off a terminal (forced), one line every 2 s at most, so that logs stay readable
+    fps: process.stderr.isTTY ? 10 : 1,
   });
+  // cli-progress redraws off a terminal from a timer only, which never fires while a synchronous
+  // simulation holds the event loop: let updates redraw (throttled by fps) there as on a terminal
+  (bar as unknown as { options: { synchronousUpdate: boolean } }).options.synchronousUpdate = true;
   bar.start(total, 0, { label: "", etaLeft: "" });
   return {
     tick(value, label = "") {

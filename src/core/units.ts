@@ -29,16 +29,16 @@ export type DurationUnit = "ns" | "us" | "ms" | "s";
  * A bare number takes `defaultUnit` when one is given (e.g. `--duration 2` in seconds) and is
  * rejected otherwise, because a bare `200` is ambiguous.
  */
-export function parseDuration(text: string, defaultUnit?: DurationUnit): number {
+export function parseDuration(text: string, defaultUnit?: DurationUnit, what = "duration"): number {
   const m = new RegExp(`^\\s*(${NUMBER})\\s*([a-zµ]*)\\s*$`, "i").exec(text);
-  if (!m) throw describe("duration", text, "expected a number with a unit, e.g. 200us, 2ms, 1.5s");
+  if (!m) throw describe(what, text, "expected a number with a unit, e.g. 200us, 2ms, 1.5s");
   const unit = (m[2] ?? "").toLowerCase() || defaultUnit;
-  if (!unit) throw describe("duration", text, "a unit is needed (ns, us, ms, s, m, h)");
+  if (!unit) throw describe(what, text, "a unit is needed (ns, us, ms, s, m, h)");
   const scale = DURATION_UNITS[unit];
   if (scale === undefined)
-    throw describe("duration", text, `unknown unit '${m[2]}' (use ns, us, ms, s, m, h)`);
+    throw describe(what, text, `unknown unit '${m[2]}' (use ns, us, ms, s, m, h)`);
   const ns = Math.round(Number(m[1]) * scale);
-  if (!Number.isSafeInteger(ns)) throw describe("duration", text, "too large");
+  if (!Number.isSafeInteger(ns)) throw describe(what, text, "too large");
   return ns;
 }
 
@@ -117,19 +117,19 @@ export function parseSize(text: string, what = "size"): number {
  * a sorted array of distinct CPU numbers. The same syntax as /sys/devices/system/cpu/online
  * and taskset -c.
  */
-export function parseCpuList(text: string): number[] {
+export function parseCpuList(text: string, what = "CPU list"): number[] {
   const trimmed = text.trim();
-  if (trimmed === "") throw describe("CPU list", text, "empty (expected e.g. 0-3,6)");
+  if (trimmed === "") throw describe(what, text, "empty (expected e.g. 0-3,6)");
   const cpus = new Set<number>();
   for (const part of trimmed.split(",")) {
     const m = /^\s*(\d+)(?:\s*-\s*(\d+)(?::(\d+))?)?\s*$/.exec(part);
-    if (!m) throw describe("CPU list", text, `bad element '${part}' (expected N, N-M or N-M:STRIDE)`);
+    if (!m) throw describe(what, text, `bad element '${part}' (expected N, N-M or N-M:STRIDE)`);
     const first = Number(m[1]);
     const last = m[2] === undefined ? first : Number(m[2]);
     const stride = m[3] === undefined ? 1 : Number(m[3]);
-    if (last < first) throw describe("CPU list", text, `range '${part}' runs backwards`);
-    if (stride < 1) throw describe("CPU list", text, `stride in '${part}' must be at least 1`);
-    if (last > 8191) throw describe("CPU list", text, `CPU ${last} is beyond any Linux host (max 8191)`);
+    if (last < first) throw describe(what, text, `range '${part}' runs backwards`);
+    if (stride < 1) throw describe(what, text, `stride in '${part}' must be at least 1`);
+    if (last > 8191) throw describe(what, text, `CPU ${last} is beyond any Linux host (max 8191)`);
     for (let cpu = first; cpu <= last; cpu += stride) cpus.add(cpu);
   }
   return [...cpus].sort((a, b) => a - b);

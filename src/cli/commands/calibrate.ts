@@ -5,8 +5,13 @@
 import type { Command } from "@commander-js/extra-typings";
 import { calibrate } from "../../bench/calibrate.js";
 import { loadResult } from "../../bench/index.js";
-import { formatRate, parseDuration } from "../../core/units.js";
+import { InputError } from "../../core/errors.js";
+import { formatDuration, formatRate, parseDuration } from "../../core/units.js";
 import { printJson, renderTable } from "../output.js";
+
+/** Simulated time per compared cell: a cell needs some datagrams to give a rate; a minute is plenty. */
+const MIN_SIM_NS = 1_000_000;
+const MAX_SIM_NS = 60_000_000_000;
 
 export function registerCalibrate(program: Command): void {
   program
@@ -34,10 +39,16 @@ Examples:
 `,
     )
     .action((o) => {
+      // every option is checked before the result is read and anything is fitted or written
+      const simDurationNs = parseDuration(o.simDuration, "s", "--sim-duration");
+      if (simDurationNs < MIN_SIM_NS || simDurationNs > MAX_SIM_NS)
+        throw new InputError(
+          `invalid --sim-duration '${o.simDuration}': ${formatDuration(MIN_SIM_NS)} to ${formatDuration(MAX_SIM_NS)} of simulated time per cell`,
+        );
       const result = loadResult(o.from);
       const cal = calibrate(result, {
         from: o.from,
-        simDurationNs: parseDuration(o.simDuration, "s"),
+        simDurationNs,
         ...(o.out === undefined ? {} : { out: o.out }),
         ...(o.name === undefined ? {} : { name: o.name }),
       });

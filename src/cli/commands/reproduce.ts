@@ -122,7 +122,7 @@ and checks of the trend the seed shows. --json prints {"rows":[{"size","flows","
       requireHvFigures(profile);
       const sizes = parseList(o.sizes, (s) => parseSize(s, "--sizes item"), "--sizes");
       const flows = parseList(o.flows, (s) => parseInteger(s, "--flows item", 1, 10_000), "--flows");
-      const durationNs = parseDuration(o.duration, "s");
+      const durationNs = parseDuration(o.duration, "s", "--duration");
       // a cell needs simulated time to count deliveries in (0 gave NaN rates); a minute is plenty
       if (durationNs < MIN_DURATION_NS || durationNs > MAX_DURATION_NS)
         throw new InputError(

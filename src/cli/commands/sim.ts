@@ -175,15 +175,15 @@ latency (with --sweep: {"sweep": [...]})`,
         size: parseSize(o.size, "--size"),
         // each flow is a socket and a receiver task in the model: 10000 already take ~20 s
         flows: parseInteger(o.flows, "--flows", 1, MAX_FLOWS),
-        durationNs: parseDuration(o.duration, "s"),
+        durationNs: parseDuration(o.duration, "s", "--duration"),
         seed: parseInteger(o.seed, "--seed", 0, 2 ** 32 - 1),
         softirqPolicy: o.softirqPolicy as SoftirqPolicy | undefined,
         fairClass: o.fairClass ? oneOf(FAIR_CLASSES, "fair class")(o.fairClass) : undefined,
-        receiverCpus: o.receiverCpus ? parseCpuList(o.receiverCpus) : null,
-        napiCpus: o.napiCpus ? parseCpuList(o.napiCpus) : null,
+        receiverCpus: o.receiverCpus ? parseCpuList(o.receiverCpus, "--receiver-cpus") : null,
+        napiCpus: o.napiCpus ? parseCpuList(o.napiCpus, "--napi-cpus") : null,
         queues: o.queues ? parseInteger(o.queues, "--queues", 1, 1024) : undefined,
         hogs: parseInteger(o.hogs, "--hogs", 0, 1024),
-        busyReadNs: o.busyRead ? parseDuration(o.busyRead) : 0,
+        busyReadNs: o.busyRead ? parseDuration(o.busyRead, undefined, "--busy-read") : 0,
       };
       const rates =
         o.sweep !== undefined
