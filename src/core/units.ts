@@ -35,8 +35,7 @@ export function parseDuration(text: string, defaultUnit?: DurationUnit, what = "
   const unit = (m[2] ?? "").toLowerCase() || defaultUnit;
   if (!unit) throw describe(what, text, "a unit is needed (ns, us, ms, s, m, h)");
   const scale = DURATION_UNITS[unit];
-  if (scale === undefined)
-    throw describe(what, text, `unknown unit '${m[2]}' (use ns, us, ms, s, m, h)`);
+  if (scale === undefined) throw describe(what, text, `unknown unit '${m[2]}' (use ns, us, ms, s, m, h)`);
   const ns = Math.round(Number(m[1]) * scale);
   if (!Number.isSafeInteger(ns)) throw describe(what, text, "too large");
   return ns;
