@@ -22,7 +22,7 @@ describe("napilab CLI", () => {
   it("prints a one-line error naming a bad value, with exit status 2", () => {
     const r = runCli(["sim", "flood", "--receiver-cpus", "0-x"]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^napilab: invalid CPU list '0-x'/);
+    assert.match(r.stderr, /^napilab: invalid --receiver-cpus '0-x'/);
     assert.equal(r.stderr.trim().split("\n").length, 1);
   });
   it("rejects an unknown option with a non-zero exit", () => {
