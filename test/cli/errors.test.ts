@@ -3,7 +3,7 @@
  * starts `napilab:` and names what is wrong, nothing on stdout, never a stack trace (unless --debug).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -175,6 +175,27 @@ describe("--debug", () => {
     assert.equal(debug.code, 2);
     assert.match(debug.stderr, /^napilab: invalid --cpus '0'/);
     assert.match(debug.stderr, /^\s+at /m, "a stack with --debug");
+  });
+  it("an internal error (a bug) is one line with exit 70, the stack only with --debug", () => {
+    // a bug planted from outside: JSON.stringify fails when --json prints
+    const plant = 'data:text/javascript,JSON.stringify=()=>{throw new TypeError("planted bug")}';
+    const run = (extra: string[]) =>
+      spawnSync(
+        process.execPath,
+        ["--import", plant, CLI, "sim", "flood", "--duration", "1ms", "--json", ...extra],
+        {
+          encoding: "utf8",
+        },
+      );
+    const plain = run([]);
+    assert.equal(plain.status, 70);
+    assert.equal(
+      plain.stderr,
+      "napilab: internal error: planted bug (run with --debug for the stack trace)\n",
+    );
+    const debug = run(["--debug"]);
+    assert.equal(debug.status, 70);
+    assert.match(debug.stderr, /^napilab: internal error: TypeError: planted bug\n\s+at /);
   });
   it("is listed among the global options", () => {
     assert.match(runCli(["sim", "flood", "--help"]).stdout, /--debug/);
