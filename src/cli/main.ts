@@ -61,6 +61,12 @@ function harden(cmd: Command, state: UsageState): void {
     // commander writes to writeErr only for help shown as an error: a command group given no subcommand
     writeErr: () => {
       const subs = cmd.commands.map((c) => c.name()).join(", ");
+      const [first, second] = cmd.args;
+      if (first === "help" && second !== undefined) {
+        // `napilab help bogus`
+        state.line = `${where}unknown command '${second}': ${subs} (see ${path} --help)`;
+        return;
+      }
       state.line = `${cmd.parent ? `${where.replace(/: $/, "")} needs a command` : "no command given"}: ${subs} (see ${path} --help)`;
     },
     outputError: (message) => {

@@ -54,6 +54,7 @@ function commandPaths(cmd: Command, prefix: string[] = []): string[][] {
 const CASES: [string[], RegExp][] = [
   [[], /no command given: reproduce, sim/],
   [["bogus"], /unknown command 'bogus'/],
+  [["help", "bogus"], /unknown command 'bogus'/],
   // reproduce: the main job
   [["reproduce", "--bogus"], /reproduce: unknown option '--bogus'/],
   [["reproduce", "--duration", "0"], /invalid --duration '0'/],
