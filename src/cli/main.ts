@@ -9,6 +9,7 @@
  */
 import { type Command, CommanderError } from "@commander-js/extra-typings";
 import { UserError } from "../core/errors.js";
+import { quietOnClosedStdout } from "./output.js";
 import { buildProgram } from "./program.js";
 
 /** Exit status of a usage error (bad input), as in the README and BSD's EX_USAGE tradition of 2. */
@@ -93,21 +94,6 @@ function reportBug(err: unknown, debug: boolean): void {
   );
 }
 
-/**
- * Once the reader of stdout has gone (EPIPE), nothing more can be said there: swallow the rest of
- * the output and let the command finish (and clean up) as it would, then exit quietly.
- */
-export function quietOnClosedStdout(): void {
-  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-    if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") {
-      process.stdout.write = (() => true) as typeof process.stdout.write;
-      return;
-    }
-    reportBug(err, debugWanted(process.argv));
-    process.exit(EXIT_BUG);
-  });
-}
-
 export async function main(argv: string[]): Promise<number> {
   const debug = debugWanted(argv);
   const state: UsageState = {};
@@ -133,7 +119,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-quietOnClosedStdout();
+quietOnClosedStdout((err) => {
+  reportBug(err, debugWanted(process.argv));
+  process.exit(EXIT_BUG);
+});
 process.on("uncaughtException", (err) => {
   reportBug(err, debugWanted(process.argv));
   process.exit(EXIT_BUG);

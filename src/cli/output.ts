@@ -5,6 +5,29 @@
 import { SingleBar } from "cli-progress";
 import Table from "cli-table3";
 
+let stdoutGone = false;
+
+/**
+ * Once the reader of stdout has gone (EPIPE: `napilab napi caps | head -1`), nothing more can be
+ * said there: the rest of the output is dropped and the command finishes (and cleans up) as it
+ * would, then exits quietly. Other stdout errors go to `onOtherError`.
+ */
+export function quietOnClosedStdout(onOtherError: (err: Error) => void): void {
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") {
+      stdoutGone = true;
+      process.stdout.write = (() => true) as typeof process.stdout.write;
+      return;
+    }
+    onOtherError(err);
+  });
+}
+
+/** True once stdout's reader has gone: a command that reports forever (a live view) should stop. */
+export function stdoutClosed(): boolean {
+  return stdoutGone;
+}
+
 /** Print one JSON document on stdout (the only thing a --json command writes there). */
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
