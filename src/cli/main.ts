@@ -12,7 +12,7 @@ import { UserError } from "../core/errors.js";
 import { quietOnClosedStdout } from "./output.js";
 import { buildProgram } from "./program.js";
 
-/** Exit status of a usage error (bad input), as in the README and BSD's EX_USAGE tradition of 2. */
+/** Exit status of a usage error (bad input), as getopt-style tools and shells use it (and the README promises). */
 const EXIT_USAGE = 2;
 /** Exit status of an internal error (a bug): EX_SOFTWARE. */
 const EXIT_BUG = 70;
