@@ -23,6 +23,7 @@ export {
 export { NetdevClient, type RawNapi } from "./netdev.js";
 export { enterNetns, isCurrentNetns, NETNS_DIR, netnsPath, withNetns } from "./netns.js";
 export {
+  formatSchedPolicy,
   getAffinity,
   getSchedPolicy,
   HOST_SCHED_POLICIES,

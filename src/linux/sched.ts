@@ -6,7 +6,7 @@
  * Stable exports (used by src/bench): setAffinity, getAffinity, setSchedPolicy, getSchedPolicy.
  */
 import { HostError, InputError } from "../core/errors.js";
-import { formatCpuList } from "../core/units.js";
+import { formatCpuList, formatDuration } from "../core/units.js";
 import { validateSchedPolicy } from "../core/vocabulary.js";
 import { hasCap } from "./caps.js";
 import { CPUSET_BYTES, checkCpusOnline, cpusToMask, maskToCpus } from "./cpus.js";
@@ -78,6 +78,23 @@ export function validateHostSchedPolicy(p: HostSchedPolicy): HostSchedPolicy {
     return p;
   }
   return validateSchedPolicy(p);
+}
+
+/** "other nice 0", "batch nice 5", "idle", "fifo 10", "deadline 200us/1ms/1ms". */
+export function formatSchedPolicy(p: HostSchedPolicy | null): string {
+  if (p === null) return "-";
+  switch (p.policy) {
+    case "other":
+    case "batch":
+      return `${p.policy} nice ${p.nice}`;
+    case "idle":
+      return "idle";
+    case "fifo":
+    case "rr":
+      return `${p.policy} ${p.priority}`;
+    case "deadline":
+      return `deadline ${formatDuration(p.runtimeNs)}/${formatDuration(p.deadlineNs)}/${formatDuration(p.periodNs)}`;
+  }
 }
 
 /** Two classes are the same setting (what a read-back is compared with). */

@@ -18,6 +18,7 @@ import {
   parseNapiMode,
 } from "../../core/vocabulary.js";
 import {
+  formatSchedPolicy,
   type HostSchedPolicy,
   type KernelCaps,
   kernelCaps,
@@ -38,19 +39,7 @@ const TARGET_HELP =
 const NETNS_HELP = "the device lives in the named network namespace NAME (as in ip netns)";
 
 export function formatPolicy(p: HostSchedPolicy | null): string {
-  if (p === null) return "-";
-  switch (p.policy) {
-    case "other":
-    case "batch":
-      return `${p.policy} nice ${p.nice}`;
-    case "idle":
-      return "idle";
-    case "fifo":
-    case "rr":
-      return `${p.policy} ${p.priority}`;
-    case "deadline":
-      return `deadline ${formatDuration(p.runtimeNs)}/${formatDuration(p.deadlineNs)}/${formatDuration(p.periodNs)}`;
-  }
+  return formatSchedPolicy(p);
 }
 
 function cell(v: string | number | null | undefined): string {
