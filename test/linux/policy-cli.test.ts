@@ -120,6 +120,28 @@ rules:
     assert.match(again.stdout, /no changes: vb already match the policy/);
   });
 
+  it("teaches the file format in --help, and says busy-poll is missing only where a rule asks for it", () => {
+    const h = runCli(["policy", "--help"]);
+    assert.equal(h.code, 0);
+    for (const word of ["check", "diff", "apply", "keep", "queues:", "spread:", "avoid-cpus:", "driver:"])
+      assert.ok(h.stdout.includes(word), `policy --help mentions ${word}`);
+    assert.match(runCli(["policy", "keep", "--help"]).stdout, /SIGHUP reloads/);
+    const caps = JSON.parse(runCli(["napi", "caps", "--json"]).stdout) as { busyPoll: boolean };
+    const bp = file("bp.yaml", "version: 1\nrules:\n  - device: vb\n    threaded: busy-poll\n");
+    const d = runCli(["policy", "diff", good(), "--netns", bed.nsB]);
+    assert.doesNotMatch(d.stdout, /busy-poll/);
+    if (!caps.busyPoll) {
+      const r = runCli(["policy", "apply", bp, "--netns", bed.nsB]);
+      assert.equal(r.code, 1);
+      oneLine(r);
+      assert.match(r.stderr, /does not support threaded busy-poll, which rule 1 of .*bp\.yaml asks for/);
+      assert.match(
+        runCli(["policy", "diff", bp, "--netns", bed.nsB]).stdout,
+        /note: this kernel .* busy-poll/,
+      );
+    }
+  });
+
   it("apply refuses an unknown namespace or a disagreeing --netns with exit 2", () => {
     const r = runCli(["policy", "apply", good(), "--netns", "napilab-test-no-such-ns"]);
     assert.equal(r.code, 2);

@@ -4,9 +4,9 @@
  * src/linux/policy: parse options, call, print.
  */
 import type { Command } from "@commander-js/extra-typings";
-import { InputError } from "../../core/errors.js";
+import { HostError, InputError } from "../../core/errors.js";
 import { formatCpuList, formatDuration, parseDuration } from "../../core/units.js";
-import { formatSchedPolicy, isCurrentNetns, netnsPath, requireCaps } from "../../linux/index.js";
+import { formatSchedPolicy, isCurrentNetns, kernelCaps, netnsPath, requireCaps } from "../../linux/index.js";
 import {
   type Action,
   DEFAULT_RESCAN_MS,
@@ -60,6 +60,15 @@ function netnsOf(policy: Policy, flag: string | undefined): string | undefined {
 function needCaps(netns: string | undefined, what: string): void {
   const extra = netns !== undefined && !isCurrentNetns(netns) ? (["CAP_SYS_ADMIN"] as const) : [];
   requireCaps(["CAP_NET_ADMIN", "CAP_SYS_NICE", ...extra], what);
+}
+
+/** The capability note where it matters: rules asking for busy-poll on a kernel without it. */
+function busyPollProblem(policy: Policy, netns: string | undefined): string | undefined {
+  const asking = policy.rules.filter((r) => r.threaded === "busy-poll").map((r) => r.index + 1);
+  if (asking.length === 0) return undefined;
+  const caps = kernelCaps({ netns });
+  if (caps.busyPoll) return undefined;
+  return `this kernel (${caps.kernel}) does not support threaded busy-poll, which rule ${asking.join(", ")} of ${policy.source} asks for (it accepts disabled and enabled)`;
 }
 
 /** Snapshot and plan without changing anything. */
@@ -174,6 +183,8 @@ export function registerPolicy(program: Command): void {
       const p = loadPolicy(file);
       const netns = netnsOf(p, o.netns);
       const plan = diff(p, netns);
+      const bp = busyPollProblem(p, netns);
+      if (bp) plan.notes.unshift(bp);
       if (o.json)
         return printJson({ matched: plan.matched, changes: plan.actions.map(actionJson), notes: plan.notes });
       if (plan.matched.length === 0) process.stdout.write("the policy matches no device on this host\n");
@@ -202,6 +213,8 @@ export function registerPolicy(program: Command): void {
       const p = loadPolicy(file);
       const netns = netnsOf(p, o.netns);
       needCaps(netns, "policy apply");
+      const bp = busyPollProblem(p, netns);
+      if (bp) throw new HostError(bp);
       const applied: Action[] = [];
       const r = deferSignals(() => {
         const session = HostSession.open(netns);
@@ -258,6 +271,8 @@ export function registerPolicy(program: Command): void {
       const p = loadPolicy(file);
       const netns = netnsOf(p, o.netns);
       needCaps(netns, "policy keep");
+      const bp = busyPollProblem(p, netns);
+      if (bp) throw new HostError(bp);
       const rescanMs =
         o.rescan !== undefined
           ? Math.max(1, Math.round(parseDuration(o.rescan) / 1e6))
@@ -311,6 +326,8 @@ export function registerPolicy(program: Command): void {
       process.on("SIGHUP", () => {
         try {
           const next = loadPolicy(file);
+          const nextBp = busyPollProblem(next, netns);
+          if (nextBp) throw new HostError(nextBp);
           if (netnsOf(next, o.netns) !== netns)
             throw new InputError(`${file}: netns changed: restart policy keep for another namespace`);
           keeper.reload(next);
