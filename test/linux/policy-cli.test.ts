@@ -142,6 +142,17 @@ rules:
     }
   });
 
+  it("apply and keep tell an unprivileged user which capability is missing, and change nothing", () => {
+    const before = sysfsThreaded(bed.nsB, "vb");
+    for (const cmd of ["apply", "keep"]) {
+      const r = runCli(["policy", cmd, good()], { unprivileged: true });
+      assert.equal(r.code, 1, r.stderr);
+      oneLine(r);
+      assert.match(r.stderr, /needs CAP_NET_ADMIN and CAP_SYS_NICE/);
+    }
+    assert.equal(sysfsThreaded(bed.nsB, "vb"), before);
+  });
+
   it("apply refuses an unknown namespace or a disagreeing --netns with exit 2", () => {
     const r = runCli(["policy", "apply", good(), "--netns", "napilab-test-no-such-ns"]);
     assert.equal(r.code, 2);
