@@ -299,19 +299,19 @@ export function registerPolicy(program: Command): void {
             }),
           info: (line, fields) => write(line, { event: "info", ...fields }),
           settled: (s) => {
-            if (s.applied === 0 && !o.json) return;
+            // quiet rescans log nothing; --json also reports event-triggered settles (bench:keep times them)
+            if (s.applied === 0 && s.reason !== "start" && (!o.json || s.eventNs === undefined)) return;
             const after =
               s.eventNs === undefined
                 ? ""
                 : `, ${formatDuration(Number(s.doneNs - s.eventNs))} after the event`;
-            if (s.applied > 0 || o.json)
-              write(`settled (${s.reason}): ${s.applied} change(s)${after}`, {
-                event: "settled",
-                reason: s.reason,
-                applied: s.applied,
-                eventNs: s.eventNs === undefined ? null : String(s.eventNs),
-                doneNs: String(s.doneNs),
-              });
+            write(`settled (${s.reason}): ${s.applied} change(s)${after}`, {
+              event: "settled",
+              reason: s.reason,
+              applied: s.applied,
+              eventNs: s.eventNs === undefined ? null : String(s.eventNs),
+              doneNs: String(s.doneNs),
+            });
           },
         },
         rescanMs,

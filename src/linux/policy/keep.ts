@@ -38,6 +38,8 @@ export class PolicyKeeper {
   private scheduled = false;
   private stopped = false;
   private lastNotes = "";
+  /** Failures already logged: a step the kernel keeps refusing is logged once, not on every retry. */
+  private readonly reported = new Set<string>();
 
   constructor(
     policy: Policy,
@@ -119,7 +121,17 @@ export class PolicyKeeper {
     let r: ReconcileResult;
     try {
       r = withSysfs(this.netns, (sysfs) =>
-        reconcile(this.session, this.policy, sysfs, { transactional: false, log: this.out.action }),
+        reconcile(this.session, this.policy, sysfs, {
+          transactional: false,
+          log: (e) => {
+            if (e.ok) this.out.action(e);
+            else {
+              const k = `${e.line}: ${e.error}`;
+              if (!this.reported.has(k)) this.out.action(e);
+              this.reported.add(k);
+            }
+          },
+        }),
       );
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
@@ -134,6 +146,7 @@ export class PolicyKeeper {
     const behind = r.last.actions.length > 0 || r.failed > 0;
     if (behind) this.retry(reason, eventNs);
     else {
+      this.reported.clear();
       clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
       this.out.settled?.({ reason, eventNs, doneNs: process.hrtime.bigint(), applied: r.applied });
@@ -144,7 +157,9 @@ export class PolicyKeeper {
   /** The host lags the policy (kthreads not created yet, a step failed): try again shortly. */
   private retry(reason: string, eventNs: bigint | undefined): void {
     if (this.retryTimer !== undefined || this.stopped) return;
-    const delay = CATCH_UP_MS[Math.min(this.retryStep, CATCH_UP_MS.length - 1)] as number;
+    // past the back-off list, the periodic rescan takes over (no busy retrying of a refused step)
+    if (this.retryStep >= CATCH_UP_MS.length) return;
+    const delay = CATCH_UP_MS[this.retryStep] as number;
     this.retryStep++;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
