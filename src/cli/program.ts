@@ -5,6 +5,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { registerBench } from "./commands/bench.js";
 import { registerNapi } from "./commands/napi.js";
+import { registerPolicy } from "./commands/policy.js";
 import { registerReproduce } from "./commands/reproduce.js";
 import { registerSim } from "./commands/sim.js";
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerReproduce(program);
   registerSim(program);
   registerNapi(program);
+  registerPolicy(program);
   registerBench(program);
   return program;
 }

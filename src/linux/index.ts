@@ -8,6 +8,7 @@ export { checkCpusOnline, onlineCpus } from "./cpus.js";
 export { napiThreadName, threadCpusAllowed, threadCpuTimeNs, threadName } from "./kthread.js";
 export { check, errno, errnoName, lastErrno, libc, SysError } from "./libc.js";
 export {
+  type DeviceSwitchChange,
   kernelCaps,
   listNapi,
   type NapiChange,
@@ -16,9 +17,22 @@ export {
   type SetThreadedOptions,
   schedNapi,
   setThreaded,
+  setThreadedDetailed,
+  type ThreadedResult,
 } from "./napi.js";
 export { NetdevClient, type RawNapi } from "./netdev.js";
 export { enterNetns, isCurrentNetns, NETNS_DIR, netnsPath, withNetns } from "./netns.js";
-export { getAffinity, getSchedPolicy, setAffinity, setSchedPolicy } from "./sched.js";
+export {
+  formatSchedPolicy,
+  getAffinity,
+  getSchedPolicy,
+  HOST_SCHED_POLICIES,
+  type HostSchedPolicyName,
+  parseHostSchedPolicyName,
+  samePolicy,
+  setAffinity,
+  setSchedPolicy,
+  validateHostSchedPolicy,
+} from "./sched.js";
 export { readDeviceThreaded, withSysfs, writeDeviceThreaded } from "./sysfs.js";
-export type { KernelCaps, NapiInfo, NapiTarget, NetnsOptions } from "./types.js";
+export type { HostSchedPolicy, KernelCaps, NapiInfo, NapiTarget, NetnsOptions } from "./types.js";

@@ -165,3 +165,24 @@ export function check(what: string, ret: number): number {
 
 /** errno constants by name, e.g. errno.EPERM. */
 export const errno: Readonly<Record<string, number>> = constants.errno as Record<string, number>;
+
+// ---------------------------------------------------------------------------------------------
+// Additions of the policy keeper (src/linux/policy): waiting for netlink notifications without
+// blocking the event loop. poll(2) runs on a koffi worker thread through `.async`.
+// ---------------------------------------------------------------------------------------------
+
+const pollFn = lib.func("int poll(void *fds, unsigned long nfds, int timeout)");
+
+/** struct pollfd is { int fd; short events; short revents; }: 8 bytes. */
+export const POLLFD_SIZE = 8;
+export const POLLIN = 0x1;
+
+/** poll(2) on a worker thread; `fds` is an array of struct pollfd the kernel fills in. */
+export function pollAsync(
+  fds: Buffer,
+  nfds: number,
+  timeoutMs: number,
+  done: (err: unknown, ready: number) => void,
+): void {
+  (pollFn as unknown as { async: (...args: unknown[]) => void }).async(fds, nfds, timeoutMs, done);
+}

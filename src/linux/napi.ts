@@ -15,8 +15,6 @@ import {
   napiModeFromKernel,
   napiModeToKernel,
   parseNapiMode,
-  type SchedPolicy,
-  validateSchedPolicy,
 } from "../core/vocabulary.js";
 import { type CapName, requireCaps } from "./caps.js";
 import { checkCpusOnline } from "./cpus.js";
@@ -24,10 +22,16 @@ import { threadCpuTimeNs, threadName } from "./kthread.js";
 import { libc, SysError } from "./libc.js";
 import { NetdevClient, type RawNapi } from "./netdev.js";
 import { isCurrentNetns, withNetns } from "./netns.js";
-import { getAffinity, getSchedPolicy, setAffinity, setSchedPolicy } from "./sched.js";
+import {
+  getAffinity,
+  getSchedPolicy,
+  setAffinity,
+  setSchedPolicy,
+  validateHostSchedPolicy,
+} from "./sched.js";
 import { readDeviceThreaded, withSysfs, writeDeviceThreaded } from "./sysfs.js";
 import { applyAll, type Step } from "./transaction.js";
-import type { KernelCaps, NapiInfo, NapiTarget, NetnsOptions } from "./types.js";
+import type { HostSchedPolicy, KernelCaps, NapiInfo, NapiTarget, NetnsOptions } from "./types.js";
 
 /** Parse `DEV` or `DEV/NAPI_ID` into a target. */
 export function parseNapiTarget(text: string): NapiTarget {
@@ -114,6 +118,7 @@ function resolveTargets(
   client: NetdevClient,
   targets: NapiTarget[],
   netns: string | undefined,
+  mayBeEmpty: ReadonlySet<string> = new Set(),
 ): ResolvedDevice[] {
   const byDev = new Map<string, ResolvedDevice>();
   for (const t of targets) {
@@ -121,14 +126,14 @@ function resolveTargets(
     if (!dev) {
       const ifindex = resolveIfindex(t.ifname, netns);
       const all = client.dumpNapi(ifindex).filter((n) => n.ifindex === ifindex);
-      if (all.length === 0) throw noNapiError(t.ifname, netns);
+      if (all.length === 0 && !mayBeEmpty.has(t.ifname)) throw noNapiError(t.ifname, netns);
       dev = { ifname: t.ifname, ifindex, napis: [] };
       byDev.set(t.ifname, dev);
       (dev as ResolvedDevice & { all: RawNapi[] }).all = all;
     }
     const all = (dev as ResolvedDevice & { all: RawNapi[] }).all;
     const chosen = t.id === undefined ? all : all.filter((n) => n.id === t.id);
-    if (chosen.length === 0)
+    if (chosen.length === 0 && t.id !== undefined)
       throw new InputError(
         `device '${t.ifname}' has no NAPI id ${t.id} (it has ${all.map((n) => n.id).join(", ")})`,
       );
@@ -155,7 +160,7 @@ function withClient<T>(netns: string | undefined, fn: (c: NetdevClient) => T): T
 }
 
 /** List NAPI instances (all, or one device's) with their kthreads, in our namespace or a named one. */
-export function listNapi(opts: NetnsOptions & { ifname?: string } = {}): NapiInfo[] {
+export function listNapi(opts: NetnsOptions & { ifname?: string; deviceState?: boolean } = {}): NapiInfo[] {
   const raws = withClient(opts.netns, (c) => {
     const ifindex = opts.ifname === undefined ? undefined : resolveIfindex(opts.ifname, opts.netns);
     const list = c.dumpNapi(ifindex).filter((n) => ifindex === undefined || n.ifindex === ifindex);
@@ -163,7 +168,7 @@ export function listNapi(opts: NetnsOptions & { ifname?: string } = {}): NapiInf
     const queues = c.dumpQueues(ifindex);
     return list.map((n) => ({ raw: n, ifname: ifName(n.ifindex), queues: queues.get(n.id) }));
   });
-  return raws
+  const list = raws
     .map(({ raw, ifname, queues }) => {
       const info = enrich(raw, ifname, opts.netns);
       if (queues) {
@@ -173,6 +178,24 @@ export function listNapi(opts: NetnsOptions & { ifname?: string } = {}): NapiInf
       return info;
     })
     .sort((a, b) => a.ifindex - b.ifindex || a.id - b.id);
+  if (opts.deviceState && list.length > 0)
+    withSysfs(opts.netns, (root) => {
+      const seen = new Map<string, KernelThreaded | undefined>();
+      for (const n of list) {
+        if (!seen.has(n.ifname)) {
+          let v: KernelThreaded | undefined;
+          try {
+            v = readDeviceThreaded(root, n.ifname);
+          } catch (err) {
+            if (!(err instanceof UserError)) throw err; // the device went away meanwhile
+          }
+          seen.set(n.ifname, v);
+        }
+        const v = seen.get(n.ifname);
+        if (v !== undefined) n.deviceThreaded = v;
+      }
+    });
+  return list;
 }
 
 /** What the kernel of the namespace supports (netdev family, napi-get/set, threaded, busy-poll). */
@@ -196,77 +219,142 @@ function key(n: { ifindex: number; id: number }): string {
 
 function readBack(devices: ResolvedDevice[], netns: string | undefined): Map<string, NapiInfo> {
   const out = new Map<string, NapiInfo>();
-  for (const d of devices) for (const n of listNapi({ netns, ifname: d.ifname })) out.set(key(n), n);
+  for (const d of devices) {
+    if (d.napis.length === 0) continue;
+    for (const n of listNapi({ netns, ifname: d.ifname })) out.set(key(n), n);
+  }
   return out;
 }
 
 export interface SetThreadedOptions extends NetnsOptions {
-  /** How to apply: per NAPI through netlink, per device through sysfs, or auto (netlink if the kernel can). */
+  /**
+   * How to apply. auto (default): a `DEV` target writes the device-wide switch
+   * (/sys/class/net/DEV/threaded, kept for NAPIs the kernel creates later), a `DEV/ID` target uses
+   * netlink napi-set on that NAPI only. netlink: every target per NAPI, device switch untouched
+   * (lost when the NAPIs are re-created). sysfs: whole devices only.
+   */
   via?: "auto" | "netlink" | "sysfs";
+}
+
+/** The device-wide switch of one device, before and after (read back from sysfs). */
+export interface DeviceSwitchChange {
+  ifname: string;
+  before: KernelThreaded;
+  after: KernelThreaded;
+}
+
+/** What `setThreadedDetailed` changed: device switches and NAPI instances. */
+export interface ThreadedResult {
+  devices: DeviceSwitchChange[];
+  napis: NapiChange[];
+}
+
+/** The kernel refused the device switch: say why in the user's terms. */
+function deviceSwitchError(
+  err: unknown,
+  ifname: string,
+  napiCount: number,
+  netns: string | undefined,
+): unknown {
+  if (!(err instanceof HostError) || !/operation not supported|ENOTSUP|EOPNOTSUPP/.test(err.message))
+    return err;
+  if (napiCount > 0) return err;
+  // net-sysfs.c threaded_store -> modify_napi_threaded: -EOPNOTSUPP while dev->napi_list is empty
+  return new HostError(
+    `the kernel refuses /sys/class/net/${ifname}/threaded${describeNetns(netns)} while the device has no NAPI instances (down, or veth without GRO/XDP); set it once they exist, or let 'napilab policy keep' apply it when they appear`,
+  );
 }
 
 /**
  * Switch threaded mode (disabled/enabled/busy-poll, or softirq/threaded/busy-poll) on targets
- * (`DEV` = every NAPI of the device, `DEV/ID` = one). Returns each instance before and after.
+ * (`DEV` = the device-wide switch, which also covers NAPIs created later; `DEV/ID` = one NAPI).
+ * Returns each instance before and after.
  */
 export function setThreaded(
   target: string | NapiTarget | readonly (string | NapiTarget)[],
   mode: KernelThreaded | NapiMode,
   opts: SetThreadedOptions = {},
 ): NapiChange[] {
+  return setThreadedDetailed(target, mode, opts).napis;
+}
+
+/** setThreaded, also reporting the device-wide switches it wrote (before and after, read back). */
+export function setThreadedDetailed(
+  target: string | NapiTarget | readonly (string | NapiTarget)[],
+  mode: KernelThreaded | NapiMode,
+  opts: SetThreadedOptions = {},
+): ThreadedResult {
   const wanted: KernelThreaded = (KERNEL_THREADED_NAMES as readonly string[]).includes(mode)
     ? (mode as KernelThreaded)
     : napiModeToKernel(parseNapiMode(mode));
   const targets = toTargets(target);
   const netns = opts.netns;
+  const via = opts.via ?? "auto";
   requireCaps(capsFor(["CAP_NET_ADMIN"], netns), "napi set");
-  const run = (sysfs: string | undefined): NapiChange[] => {
-    const { devices, caps } = withClient(netns, (c) => ({
-      devices: resolveTargets(c, targets, netns),
-      caps: c.caps(),
-    }));
-    const via = opts.via === undefined || opts.via === "auto" ? caps.deviceControl : opts.via;
-    if (wanted === "busy-poll" && !caps.busyPoll)
-      throw new HostError(
-        `this kernel (${caps.kernel}) does not support threaded busy-poll (it accepts disabled and enabled)`,
+  const caps = kernelCaps({ netns });
+  if (wanted === "busy-poll" && !caps.busyPoll)
+    throw new HostError(
+      `this kernel (${caps.kernel}) does not support threaded busy-poll (it accepts disabled and enabled)`,
+    );
+  // a whole-device target is a device switch unless netlink was asked for, or the kernel has only sysfs
+  const isSwitch = (t: NapiTarget) => t.id === undefined && (via !== "netlink" || !caps.napiSetThreaded);
+  for (const t of targets) {
+    if (t.id !== undefined && via === "sysfs")
+      throw new InputError(
+        `per-NAPI targets like ${t.ifname}/${t.id} need netlink control; sysfs switches whole devices (target ${t.ifname})`,
       );
-    if (via === "netlink" && !caps.napiSetThreaded)
+    if (t.id !== undefined && !caps.napiSetThreaded)
       throw new HostError(
-        `this kernel (${caps.kernel}) has no per-NAPI threaded control (netlink napi-set threaded); use --via sysfs on whole devices`,
+        `this kernel (${caps.kernel}) has no per-NAPI threaded control (netlink napi-set threaded); target the whole device ${t.ifname}`,
       );
+  }
+  const switchDevs = [...new Set(targets.filter(isSwitch).map((t) => t.ifname))];
+  const run = (sysfs: string | undefined): ThreadedResult => {
+    const devices = withClient(netns, (c) => resolveTargets(c, targets, netns, new Set(switchDevs)));
     const current = readBack(devices, netns);
     const before = new Map<string, NapiInfo>();
     for (const d of devices)
       for (const n of d.napis) before.set(key(n), current.get(key(n)) ?? enrich(n, d.ifname, netns));
     const steps: Step[] = [];
-    if (via === "sysfs") {
+    const devBefore = new Map<string, KernelThreaded>();
+    for (const ifname of switchDevs) {
       const root = sysfs as string;
-      for (const d of devices) {
-        const whole = targets.filter((t) => t.ifname === d.ifname).some((t) => t.id === undefined);
-        if (!whole)
-          throw new InputError(
-            `per-NAPI targets like ${d.ifname}/${d.napis[0]?.id} need netlink control; sysfs switches whole devices (target ${d.ifname})`,
-          );
-        const prev = readDeviceThreaded(root, d.ifname);
+      const prev = readDeviceThreaded(root, ifname);
+      devBefore.set(ifname, prev);
+      const count = devices.find((d) => d.ifname === ifname)?.napis.length ?? 0;
+      steps.push({
+        run: () => {
+          try {
+            writeDeviceThreaded(root, ifname, wanted);
+          } catch (err) {
+            throw deviceSwitchError(err, ifname, count, netns);
+          }
+        },
+        undo: () => writeDeviceThreaded(root, ifname, prev),
+      });
+    }
+    for (const d of devices) {
+      if (switchDevs.includes(d.ifname)) continue;
+      for (const n of d.napis) {
+        const prev = before.get(key(n))?.threaded ?? "disabled";
         steps.push({
-          run: () => writeDeviceThreaded(root, d.ifname, wanted),
-          undo: () => writeDeviceThreaded(root, d.ifname, prev),
+          run: () => withClient(netns, (c) => c.setNapiThreaded(n.id, wanted)),
+          undo: () => withClient(netns, (c) => c.setNapiThreaded(n.id, prev)),
         });
       }
-    } else {
-      for (const d of devices)
-        for (const n of d.napis) {
-          const prev = before.get(key(n))?.threaded ?? "disabled";
-          steps.push({
-            run: () => withClient(netns, (c) => c.setNapiThreaded(n.id, wanted)),
-            undo: () => withClient(netns, (c) => c.setNapiThreaded(n.id, prev)),
-          });
-        }
     }
-    const changes: NapiChange[] = [];
+    const result: ThreadedResult = { devices: [], napis: [] };
     // the read-back is the last step: a mismatch undoes the whole change like a failed write
     steps.push({
       run: () => {
+        for (const ifname of switchDevs) {
+          const now = readDeviceThreaded(sysfs as string, ifname);
+          if (now !== wanted)
+            throw new HostError(
+              `kernel reports /sys/class/net/${ifname}/threaded as ${now} after setting ${wanted}`,
+            );
+          result.devices.push({ ifname, before: devBefore.get(ifname) as KernelThreaded, after: now });
+        }
         const after = readBack(devices, netns);
         for (const [k, b] of before) {
           const a = after.get(k);
@@ -275,20 +363,21 @@ export function setThreaded(
             throw new HostError(
               `kernel reports ${b.ifname}/${b.id} as ${a.threaded} after setting ${wanted}`,
             );
-          changes.push({ before: b, after: a });
+          const devNow = result.devices.find((d) => d.ifname === b.ifname);
+          if (devNow) {
+            b.deviceThreaded = devNow.before;
+            a.deviceThreaded = devNow.after;
+          }
+          result.napis.push({ before: b, after: a });
         }
       },
       undo: () => {},
     });
     applyAll(steps);
-    return changes.sort((x, y) => x.after.ifindex - y.after.ifindex || x.after.id - y.after.id);
+    result.napis.sort((x, y) => x.after.ifindex - y.after.ifindex || x.after.id - y.after.id);
+    return result;
   };
-  const wantsSysfs = opts.via === "sysfs";
-  if (wantsSysfs) return withSysfs(netns, (root) => run(root));
-  if (opts.via === undefined || opts.via === "auto") {
-    const caps = kernelCaps({ netns });
-    if (caps.deviceControl === "sysfs") return withSysfs(netns, (root) => run(root));
-  }
+  if (switchDevs.length > 0) return withSysfs(netns, (root) => run(root));
   return run(undefined);
 }
 
@@ -349,10 +438,10 @@ export function pinNapi(
 /** Give the kthreads of the targets a scheduling class; restores earlier classes if one fails. */
 export function schedNapi(
   target: string | NapiTarget | readonly (string | NapiTarget)[],
-  policy: SchedPolicy,
+  policy: HostSchedPolicy,
   opts: NetnsOptions = {},
 ): NapiChange[] {
-  validateSchedPolicy(policy);
+  validateHostSchedPolicy(policy);
   const targets = toTargets(target);
   requireCaps(capsFor(["CAP_SYS_NICE"], opts.netns), "napi sched");
   const { devices, before } = threadedTargets(targets, opts.netns);

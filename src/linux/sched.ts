@@ -5,12 +5,13 @@
  *
  * Stable exports (used by src/bench): setAffinity, getAffinity, setSchedPolicy, getSchedPolicy.
  */
-import { HostError } from "../core/errors.js";
-import { formatCpuList } from "../core/units.js";
-import { type SchedPolicy, validateSchedPolicy } from "../core/vocabulary.js";
+import { HostError, InputError } from "../core/errors.js";
+import { formatCpuList, formatDuration } from "../core/units.js";
+import { validateSchedPolicy } from "../core/vocabulary.js";
 import { hasCap } from "./caps.js";
 import { CPUSET_BYTES, checkCpusOnline, cpusToMask, maskToCpus } from "./cpus.js";
 import { lastErrno, libc, SysError, sysSchedGetattr, sysSchedSetattr } from "./libc.js";
+import type { HostSchedPolicy } from "./types.js";
 
 /** Kernel policy numbers (include/uapi/linux/sched.h). */
 const SCHED = { OTHER: 0, FIFO: 1, RR: 2, BATCH: 3, IDLE: 5, DEADLINE: 6 } as const;
@@ -54,13 +55,64 @@ export function setAffinity(pid: number, cpus: readonly number[]): number[] {
   return getAffinity(pid);
 }
 
-function encodeAttr(p: SchedPolicy): Buffer {
+/** The scheduling class names the host accepts, with the kernel's SCHED_* aliases. */
+export const HOST_SCHED_POLICIES = ["other", "batch", "idle", "fifo", "rr", "deadline"] as const;
+export type HostSchedPolicyName = (typeof HOST_SCHED_POLICIES)[number];
+
+/** Parse a class name (other|normal, batch, idle, fifo, rr, deadline; SCHED_ prefix allowed). */
+export function parseHostSchedPolicyName(text: string): HostSchedPolicyName {
+  const t = text
+    .trim()
+    .toLowerCase()
+    .replace(/^sched_/, "");
+  const name = t === "normal" ? "other" : t;
+  if ((HOST_SCHED_POLICIES as readonly string[]).includes(name)) return name as HostSchedPolicyName;
+  throw new InputError(`invalid scheduling policy '${text}': use ${HOST_SCHED_POLICIES.join(", ")}`);
+}
+
+/** Check a host class against the kernel's bounds (`__checkparam_dl`, nice -20..19, RT 1..99). */
+export function validateHostSchedPolicy(p: HostSchedPolicy): HostSchedPolicy {
+  if (p.policy === "idle") return p;
+  if (p.policy === "batch") {
+    validateSchedPolicy({ policy: "other", nice: p.nice });
+    return p;
+  }
+  return validateSchedPolicy(p);
+}
+
+/** "other nice 0", "batch nice 5", "idle", "fifo 10", "deadline 200us/1ms/1ms". */
+export function formatSchedPolicy(p: HostSchedPolicy | null): string {
+  if (p === null) return "-";
+  switch (p.policy) {
+    case "other":
+    case "batch":
+      return `${p.policy} nice ${p.nice}`;
+    case "idle":
+      return "idle";
+    case "fifo":
+    case "rr":
+      return `${p.policy} ${p.priority}`;
+    case "deadline":
+      return `deadline ${formatDuration(p.runtimeNs)}/${formatDuration(p.deadlineNs)}/${formatDuration(p.periodNs)}`;
+  }
+}
+
+/** Two classes are the same setting (what a read-back is compared with). */
+export function samePolicy(a: HostSchedPolicy, b: HostSchedPolicy): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function encodeAttr(p: HostSchedPolicy): Buffer {
   const b = Buffer.alloc(SCHED_ATTR_SIZE);
   b.writeUInt32LE(SCHED_ATTR_SIZE, 0);
   switch (p.policy) {
     case "other":
-      b.writeUInt32LE(SCHED.OTHER, 4);
+    case "batch":
+      b.writeUInt32LE(p.policy === "other" ? SCHED.OTHER : SCHED.BATCH, 4);
       b.writeInt32LE(p.nice, 16);
+      break;
+    case "idle":
+      b.writeUInt32LE(SCHED.IDLE, 4);
       break;
     case "fifo":
     case "rr":
@@ -77,8 +129,8 @@ function encodeAttr(p: SchedPolicy): Buffer {
   return b;
 }
 
-/** The scheduling class of a task (sched_getattr). SCHED_BATCH and SCHED_IDLE report as "other". */
-export function getSchedPolicy(pid: number): SchedPolicy {
+/** The scheduling class of a task (sched_getattr), each class under its own name. */
+export function getSchedPolicy(pid: number): HostSchedPolicy {
   const b = Buffer.alloc(SCHED_ATTR_SIZE);
   if (sysSchedGetattr(pid, b) < 0)
     throw taskError(pid, `reading the scheduling class of ${pid}`, lastErrno());
@@ -95,8 +147,14 @@ export function getSchedPolicy(pid: number): SchedPolicy {
         deadlineNs: Number(b.readBigUInt64LE(32)),
         periodNs: Number(b.readBigUInt64LE(40)),
       };
-    default:
+    case SCHED.BATCH:
+      return { policy: "batch", nice: b.readInt32LE(16) };
+    case SCHED.IDLE:
+      return { policy: "idle" };
+    case SCHED.OTHER:
       return { policy: "other", nice: b.readInt32LE(16) };
+    default:
+      throw new HostError(`thread ${pid} has scheduling policy ${policy}, which napilab does not know`);
   }
 }
 
@@ -104,8 +162,8 @@ export function getSchedPolicy(pid: number): SchedPolicy {
  * Give a task a scheduling class (sched_setattr) and return what the kernel reports afterwards.
  * A deadline reservation the admission test refuses (`sched_dl_overflow`) is a HostError.
  */
-export function setSchedPolicy(pid: number, policy: SchedPolicy): SchedPolicy {
-  validateSchedPolicy(policy);
+export function setSchedPolicy(pid: number, policy: HostSchedPolicy): HostSchedPolicy {
+  validateHostSchedPolicy(policy);
   const what = `setting ${policy.policy} scheduling on thread ${pid}`;
   if (sysSchedSetattr(pid, encodeAttr(policy)) < 0) {
     const e = lastErrno();

@@ -4,6 +4,13 @@
  */
 import type { KernelThreaded, NapiMode, SchedPolicy } from "../core/vocabulary.js";
 
+/**
+ * A scheduling class as the host reports and accepts it: the shared vocabulary's classes plus the
+ * two fair-class variants the model does not simulate, SCHED_BATCH (nice applies, no wake-up
+ * preemption) and SCHED_IDLE (lowest weight, nice ignored) of include/uapi/linux/sched.h.
+ */
+export type HostSchedPolicy = SchedPolicy | { policy: "batch"; nice: number } | { policy: "idle" };
+
 /** One NAPI instance as the kernel reports it (netdev napi-get) plus its kthread, if any. */
 export interface NapiInfo {
   /** Device name (resolved from ifindex inside the namespace). */
@@ -24,7 +31,7 @@ export interface NapiInfo {
   /** CPUs the kthread may run on. */
   cpus: number[] | null;
   /** Scheduling class and its parameters. */
-  policy: SchedPolicy | null;
+  policy: HostSchedPolicy | null;
   /** CPU time the kthread has used, in ns (from /proc/<pid>/schedstat). */
   cpuTimeNs: number | null;
   /** rx and tx queue indexes this NAPI serves (netdev queue-get); stable across NAPI re-creation. */
@@ -36,6 +43,11 @@ export interface NapiInfo {
   irqSuspendTimeoutNs?: number;
   /** The named network namespace the device lives in (undefined = napilab's own). */
   netns?: string;
+  /**
+   * The device-wide switch, /sys/class/net/<dev>/threaded, which the kernel gives NAPIs it creates
+   * later (link up, channel change); present when asked for (`listNapi({ deviceState: true })`).
+   */
+  deviceThreaded?: KernelThreaded;
 }
 
 /** Options shared by every call that addresses devices: the named netns they live in. */

@@ -16,20 +16,21 @@ import {
   type KernelThreaded,
   napiModeToKernel,
   parseNapiMode,
-  parseSchedPolicyName,
-  type SchedPolicy,
-  validateSchedPolicy,
 } from "../../core/vocabulary.js";
 import {
+  formatSchedPolicy,
+  type HostSchedPolicy,
   type KernelCaps,
   kernelCaps,
   listNapi,
   type NapiChange,
   type NapiInfo,
+  parseHostSchedPolicyName,
   parseNapiTarget,
   pinNapi,
   schedNapi,
-  setThreaded,
+  setThreadedDetailed,
+  validateHostSchedPolicy,
 } from "../../linux/index.js";
 import { printJson, renderTable } from "../output.js";
 
@@ -37,17 +38,8 @@ const TARGET_HELP =
   "TARGET is DEV (every NAPI instance of the device) or DEV/NAPI_ID (one instance); several may be given.";
 const NETNS_HELP = "the device lives in the named network namespace NAME (as in ip netns)";
 
-export function formatPolicy(p: SchedPolicy | null): string {
-  if (p === null) return "-";
-  switch (p.policy) {
-    case "other":
-      return `other nice ${p.nice}`;
-    case "fifo":
-    case "rr":
-      return `${p.policy} ${p.priority}`;
-    case "deadline":
-      return `deadline ${formatDuration(p.runtimeNs)}/${formatDuration(p.deadlineNs)}/${formatDuration(p.periodNs)}`;
-  }
+export function formatPolicy(p: HostSchedPolicy | null): string {
+  return formatSchedPolicy(p);
 }
 
 function cell(v: string | number | null | undefined): string {
@@ -56,10 +48,24 @@ function cell(v: string | number | null | undefined): string {
 
 function napiRows(list: NapiInfo[]): string {
   return renderTable(
-    ["DEVICE", "IFINDEX", "NAPI", "RXQ", "IRQ", "MODE", "PID", "KTHREAD", "CPUS", "POLICY", "CPU-TIME"],
+    [
+      "DEVICE",
+      "IFINDEX",
+      "DEV-SWITCH",
+      "NAPI",
+      "RXQ",
+      "IRQ",
+      "MODE",
+      "PID",
+      "KTHREAD",
+      "CPUS",
+      "POLICY",
+      "CPU-TIME",
+    ],
     list.map((n) => [
       n.ifname,
       n.ifindex,
+      cell(n.deviceThreaded),
       n.id,
       n.rxQueues?.length ? formatCpuList(n.rxQueues) : "-",
       cell(n.irq),
@@ -70,7 +76,7 @@ function napiRows(list: NapiInfo[]): string {
       formatPolicy(n.policy),
       n.cpuTimeNs === null ? "-" : formatDuration(n.cpuTimeNs),
     ]),
-    ["left", "right", "right", "right", "right", "left", "right", "left", "left", "left", "right"],
+    ["left", "right", "left", "right", "right", "right", "left", "right", "left", "left", "left", "right"],
   );
 }
 
@@ -130,8 +136,8 @@ function parseSched(o: {
   runtime?: string;
   deadline?: string;
   period?: string;
-}): SchedPolicy {
-  const name = parseSchedPolicyName(o.policy);
+}): HostSchedPolicy {
+  const name = parseHostSchedPolicyName(o.policy);
   const only = (allowed: string[]) => {
     for (const k of ["nice", "prio", "runtime", "deadline", "period"] as const)
       if (o[k] !== undefined && !allowed.includes(k))
@@ -139,13 +145,17 @@ function parseSched(o: {
   };
   switch (name) {
     case "other":
+    case "batch":
       only(["nice"]);
-      return validateSchedPolicy({ policy: "other", nice: parseInteger(o.nice ?? "0", "nice", -20, 19) });
+      return validateHostSchedPolicy({ policy: name, nice: parseInteger(o.nice ?? "0", "nice", -20, 19) });
+    case "idle":
+      only([]);
+      return { policy: "idle" };
     case "fifo":
     case "rr":
       only(["prio"]);
       if (o.prio === undefined) throw new InputError(`--policy ${name} needs --prio 1..99`);
-      return validateSchedPolicy({ policy: name, priority: parseInteger(o.prio, "priority", 1, 99) });
+      return validateHostSchedPolicy({ policy: name, priority: parseInteger(o.prio, "priority", 1, 99) });
     case "deadline": {
       only(["runtime", "deadline", "period"]);
       if (o.runtime === undefined) throw new InputError("--policy deadline needs --runtime (e.g. 200us)");
@@ -153,7 +163,7 @@ function parseSched(o: {
       const deadlineNs = o.deadline === undefined ? undefined : parseDuration(o.deadline);
       const periodNs = o.period === undefined ? deadlineNs : parseDuration(o.period);
       if (periodNs === undefined) throw new InputError("--policy deadline needs --period or --deadline");
-      return validateSchedPolicy({
+      return validateHostSchedPolicy({
         policy: "deadline",
         runtimeNs,
         deadlineNs: deadlineNs ?? periodNs,
@@ -189,13 +199,16 @@ export function registerNapi(program: Command): void {
     .addHelpText(
       "after",
       "\nExamples:\n  napilab napi list\n  napilab napi list --netns lab --dev vb --json\n\n" +
-        "MODE is the kernel's name: disabled (softirq), enabled (kthread napi/<dev>-<id>), busy-poll.\n",
+        "MODE is the kernel's name: disabled (softirq), enabled (kthread napi/<dev>-<id>), busy-poll.\n" +
+        "DEV-SWITCH is the device-wide switch (/sys/class/net/DEV/threaded), the mode the kernel gives\n" +
+        "NAPIs it creates later; MODE is each NAPI's own. Kthread names keep the NAPI id they were\n" +
+        "created for, which can be older than the NAPI they serve now: PID is what napi-get reports.\n",
     )
     .action((o) => {
-      const list = listNapi({ netns: o.netns, ifname: o.dev });
+      const list = listNapi({ netns: o.netns, ifname: o.dev, deviceState: true });
       if (o.json) return printJson(list);
+      // capability notes belong to `napi caps` (and to the errors of what needs the feature), not every list
       process.stdout.write(list.length === 0 ? "no NAPI instances\n" : `${napiRows(list)}\n`);
-      for (const note of kernelCaps({ netns: o.netns }).notes) process.stdout.write(`note: ${note}\n`);
     });
 
   napi
@@ -212,7 +225,9 @@ export function registerNapi(program: Command): void {
 
   napi
     .command("set")
-    .description("switch threaded mode: disabled (softirq), enabled (kthread) or busy-poll")
+    .description(
+      "switch threaded mode: DEV sets the device-wide switch (kept across re-creation), DEV/ID one NAPI",
+    )
     .argument("<targets...>", TARGET_HELP)
     .addOption(
       new Option(
@@ -221,28 +236,48 @@ export function registerNapi(program: Command): void {
       ).makeOptionMandatory(),
     )
     .addOption(
-      new Option("--via <HOW>", "netlink (per NAPI), sysfs (whole device, also NAPIs created later), auto")
+      new Option(
+        "--via <HOW>",
+        "auto: DEV -> device switch (sysfs), DEV/ID -> netlink; netlink: each current NAPI only; sysfs: DEV only",
+      )
         .choices(["auto", "netlink", "sysfs"] as const)
         .default("auto" as const),
     )
     .option("--netns <NAME>", NETNS_HELP)
-    .option("--json", "print one JSON array of {before, after} per instance")
+    .option(
+      "--json",
+      "print one JSON array of {before, after} per instance (deviceThreaded: the device switch, for DEV targets)",
+    )
     .addHelpText(
       "after",
       "\nExamples:\n  napilab napi set eth0 --threaded enabled\n  napilab napi set eth0/8193 --threaded disabled\n" +
-        "  napilab napi set vb --threaded enabled --netns lab --via sysfs\n",
+        "  napilab napi set vb --threaded enabled --netns lab --via netlink\n\n" +
+        "What survives what:\n" +
+        "  DEV      writes /sys/class/net/DEV/threaded and reads it back. The kernel switches every\n" +
+        "           current NAPI and gives the same mode to NAPIs it creates later (link down/up,\n" +
+        "           ethtool -L), so it survives re-creation. It overrides earlier per-NAPI settings.\n" +
+        "           The kernel refuses it while the device has no NAPIs (down; veth without GRO/XDP).\n" +
+        "  DEV/ID   netlink napi-set on one NAPI; lost when the kernel re-creates that NAPI (it\n" +
+        "           then takes the device switch's mode).\n" +
+        "  --via netlink on DEV sets each current NAPI and leaves the device switch as it is.\n" +
+        "Kthread placement and class (pin, sched) never survive re-creation: see napilab policy keep.\n",
     )
     .action((targets, o) => {
       const mode: KernelThreaded = (KERNEL_THREADED_NAMES as readonly string[]).includes(o.threaded)
         ? (o.threaded as KernelThreaded)
         : napiModeToKernel(parseNapiMode(o.threaded));
-      const changes = deferSignals(() =>
-        setThreaded(targetsOf(targets), mode, { netns: o.netns, via: o.via }),
+      const result = deferSignals(() =>
+        setThreadedDetailed(targetsOf(targets), mode, { netns: o.netns, via: o.via }),
       );
-      if (o.json) return printJson(changes);
-      process.stdout.write(
-        `${changeRows(changes, (n) => `${n.threaded}${n.kthread ? ` (${n.kthread})` : ""}`)}\n`,
-      );
+      if (o.json) return printJson(result.napis);
+      for (const d of result.devices)
+        process.stdout.write(
+          `device switch /sys/class/net/${d.ifname}/threaded: ${d.before} -> ${d.after} (read back; applies to NAPIs created later too)\n`,
+        );
+      if (result.napis.length > 0)
+        process.stdout.write(
+          `${changeRows(result.napis, (n) => `${n.threaded}${n.kthread ? ` (${n.kthread})` : ""}`)}\n`,
+        );
     });
 
   napi
@@ -267,8 +302,8 @@ export function registerNapi(program: Command): void {
     .command("sched")
     .description("set the scheduling class of NAPI kthreads: other (nice), fifo/rr (priority), deadline")
     .argument("<targets...>", TARGET_HELP)
-    .requiredOption("--policy <POLICY>", "other|fifo|rr|deadline")
-    .option("--nice <N>", "nice value -20..19 for --policy other (default 0)")
+    .requiredOption("--policy <POLICY>", "other|batch|idle|fifo|rr|deadline")
+    .option("--nice <N>", "nice value -20..19 for --policy other or batch (default 0)")
     .option("--prio <N>", "real-time priority 1..99 for fifo and rr")
     .option("--runtime <T>", "deadline: CPU time per period, e.g. 200us")
     .option("--deadline <T>", "deadline: relative deadline (default: the period)")

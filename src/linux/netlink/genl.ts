@@ -31,6 +31,8 @@ export interface GenlFamily {
   maxattr: number;
   /** Command number -> op flags (GENL_ADMIN_PERM, GENL_CMD_CAP_DO, GENL_CMD_CAP_DUMP). */
   ops: Map<number, number>;
+  /** Multicast group name -> id (CTRL_ATTR_MCAST_GROUPS), for NETLINK_ADD_MEMBERSHIP. */
+  mcastGroups: Map<string, number>;
 }
 
 /** One attribute's policy: its netlink_attribute_type and, for integers, the accepted maximum. */
@@ -70,8 +72,12 @@ export class GenlSocket {
     const ops = new Map<number, number>();
     for (const op of (a.ops as DecodedAttrs[] | undefined) ?? [])
       if (typeof op.id === "number") ops.set(op.id, (op.flags as number | undefined) ?? 0);
+    const mcastGroups = new Map<string, number>();
+    for (const g of (a.mcastGroups as DecodedAttrs[] | undefined) ?? [])
+      if (typeof g.name === "string" && typeof g.id === "number") mcastGroups.set(g.name, g.id);
     return {
       name,
+      mcastGroups,
       id: a.familyId as number,
       version: (a.version as number | undefined) ?? 1,
       maxattr: (a.maxattr as number | undefined) ?? 0,
