@@ -11,9 +11,9 @@ import { type BenchMode, type ModeSetup, setupMode } from "./modes.js";
 import { type BenchOptions, checkHost, validateBenchOptions } from "./options.js";
 import { findKsoftirqd, irqTimeAccounting, onlineCpusText } from "./procfs.js";
 import {
-  checkNoLeftovers,
   createTopology,
   destroyRun,
+  lockForRun,
   newRunId,
   rebuildTopology,
   type Topology,
@@ -50,6 +50,14 @@ export interface BenchResult {
     batch: number;
   };
   topology: Topology;
+  /** False when a signal ended the run early: `cells` holds the cells measured before it. */
+  complete: boolean;
+  /** The signal that ended the run, when one did. */
+  interruptedBy: NodeJS.Signals | null;
+  /** Cells planned (complete runs measured all of them). */
+  plannedCells: number;
+  /** What could not be removed at the end (kept on record for `napilab bench --cleanup`). */
+  leftovers: string[];
   cells: Cell[];
 }
 
@@ -60,13 +68,14 @@ export interface RunHooks {
 
 const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
-/** Thrown when a signal ends the run; the CLI maps it to exit status 128 + signal number. */
+/** Thrown (by the CLI, after printing and saving what was measured) when a signal ended the run. */
 export class RunAborted extends UserError {
   readonly signal: NodeJS.Signals;
-  constructor(signal: NodeJS.Signals) {
+  constructor(signal: NodeJS.Signals, measured: number, planned: number) {
     super(
-      `bench interrupted by ${signal}; everything it created was removed`,
-      signal === "SIGINT" ? 130 : 143,
+      `bench interrupted by ${signal} after ${measured} of ${planned} cells; ` +
+        "the cells measured were kept and everything the run created was removed",
+      128 + (SIGNAL_NUMBERS[signal] ?? 15),
     );
     this.signal = signal;
   }
@@ -89,20 +98,28 @@ function sum(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0);
 }
 
-/** Run a whole sweep. Validates first; nothing is created on the host if validation fails. */
+/**
+ * Run a whole sweep. Validates first; nothing is created on the host if validation fails. A signal
+ * (SIGINT, SIGTERM, SIGHUP) ends the sweep early: the result then holds the cells measured so far
+ * with `complete: false` and `interruptedBy`, after everything was removed.
+ */
 export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promise<BenchResult> {
   validateBenchOptions(opts);
   checkHost(opts.modes);
-  checkNoLeftovers();
+  const lock = lockForRun();
 
   const runId = newRunId(opts.runIdPrefix ?? "");
   const controller = new AbortController();
   let signalled: NodeJS.Signals | undefined;
   let cleaned = false;
+  const leftovers: string[] = [];
   const cleanup = () => {
     if (cleaned) return;
     cleaned = true;
-    destroyRun(runId);
+    const r = destroyRun(runId);
+    for (const f of r.failed) leftovers.push(`${f.name} (${f.why})`);
+    // the lock goes last: until the namespaces are gone no other run may start
+    lock.release();
   };
   const onSignal = (sig: NodeJS.Signals) => {
     if (signalled) {
@@ -132,6 +149,36 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
       for (const size of opts.sizes) for (const flows of opts.flows) plan.push({ mode, size, flows });
 
     const cells: Cell[] = [];
+    const result = (): BenchResult => ({
+      tool: "napilab bench",
+      version: 1,
+      runId,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      host: {
+        kernel: release(),
+        onlineCpus: onlineCpusText(),
+        node: process.version,
+        irqTimeAccounting: irqTimeAccounting(),
+      },
+      options: {
+        modes: opts.modes,
+        sizes: opts.sizes,
+        flows: opts.flows,
+        durationNs: opts.durationNs,
+        warmupNs: opts.warmupNs,
+        rxCpus: formatCpuList(opts.rxCpus),
+        txCpus: formatCpuList(opts.txCpus),
+        ratePps: opts.ratePps,
+        batch: opts.batch,
+      },
+      topology: topo,
+      complete: signalled === undefined,
+      interruptedBy: signalled ?? null,
+      plannedCells: plan.length,
+      leftovers,
+      cells,
+    });
     for (const [i, c] of plan.entries()) {
       if (controller.signal.aborted) break;
       hooks.onCell?.(i, plan.length, `${c.mode} ${c.size}B ${c.flows}fl`);
@@ -197,34 +244,8 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
       });
       cells.push({ mode: c.mode, size: c.size, flows: c.flows, ...m, setup, senderErrors });
     }
-    if (signalled) throw new RunAborted(signalled);
-    hooks.onCell?.(plan.length, plan.length, "done");
-    return {
-      tool: "napilab bench",
-      version: 1,
-      runId,
-      startedAt,
-      finishedAt: new Date().toISOString(),
-      host: {
-        kernel: release(),
-        onlineCpus: onlineCpusText(),
-        node: process.version,
-        irqTimeAccounting: irqTimeAccounting(),
-      },
-      options: {
-        modes: opts.modes,
-        sizes: opts.sizes,
-        flows: opts.flows,
-        durationNs: opts.durationNs,
-        warmupNs: opts.warmupNs,
-        rxCpus: formatCpuList(opts.rxCpus),
-        txCpus: formatCpuList(opts.txCpus),
-        ratePps: opts.ratePps,
-        batch: opts.batch,
-      },
-      topology: topo,
-      cells,
-    };
+    if (!signalled) hooks.onCell?.(plan.length, plan.length, "done");
+    return result();
   } finally {
     await sender?.terminate();
     await receivers?.stop();
