@@ -20,12 +20,12 @@ const HEAD = [
   "MODE",
   "SIZE",
   "FLOWS",
-  "OFFERED/s",
-  "DELIVERED/s",
+  "OFFER/s",
+  "DELIV/s",
   "DROPS/s ring/bl/sk/rs",
   "SQZ",
   "CPU busy/si%",
-  "RECV/NAPI/SEND%",
+  "RX/NAPI/TX%",
   "OTHER%",
 ] as const;
 const LEFT = new Set([0, 7]);
@@ -81,9 +81,10 @@ export function wrap(text: string, width = REPORT_WIDTH, indent = "  "): string 
 }
 
 export const LEGEND =
-  "DELIVERED/s = datagrams received per second and % of offered; DROPS/s = per second at the veth ring " +
+  "OFFER/s = datagrams sent per second; DELIV/s = datagrams received per second and % of offered; " +
+  "DROPS/s = per second at the veth ring " +
   "(ring full), the backlog (netdev_max_backlog), the socket buffers, and datagrams lost in IP reassembly; " +
-  "SQZ = softnet time squeezes; CPU n:busy/softirq % from /proc/stat; RECV/NAPI/SEND% = CPU time of the " +
+  "SQZ = softnet time squeezes; CPU n:busy/softirq % from /proc/stat; RX/NAPI/TX% = CPU time of the " +
   "receivers, the NAPI kthread and the sender in % of one CPU (schedstat); OTHER% = time of the measured " +
   "CPUs used by other work on the host.";
 
@@ -112,7 +113,7 @@ export function runNotes(result: BenchResult): string[] {
   if (result.host.irqTimeAccounting === false && cells.some((c) => c.mode === "softirq"))
     notes.push(
       "note: this kernel has no CONFIG_IRQ_TIME_ACCOUNTING: in softirq cells, softirq work done while a " +
-        "receiver or the sender ran is counted in their RECV%/SEND% too",
+        "receiver or the sender ran is counted in their RX%/TX% (RX/NAPI/TX%) too",
     );
   if (!result.complete)
     notes.push(
