@@ -9,16 +9,20 @@ import { formatCpuList } from "../core/units.js";
 import { type CellMeasure, measure, type Probe, snapshot } from "./measure.js";
 import { type BenchMode, type ModeSetup, setupMode } from "./modes.js";
 import { type BenchOptions, checkHost, validateBenchOptions } from "./options.js";
+import { fragmentsPerDatagram, packetSenderAvailable } from "./packet.js";
 import { findKsoftirqd, irqTimeAccounting, onlineCpusText } from "./procfs.js";
 import {
+  attachTxQdisc,
   createTopology,
   destroyRun,
   lockForRun,
   newRunId,
+  readMacs,
   rebuildTopology,
   type Topology,
 } from "./topology.js";
 import { ThreadGroup } from "./traffic.js";
+import type { SenderKind } from "./traffic-protocol.js";
 
 /** First UDP port of the receivers; flow i goes to FIRST_PORT + i. */
 const FIRST_PORT = 5001;
@@ -29,6 +33,19 @@ export interface Cell extends CellMeasure {
   flows: number;
   setup: ModeSetup;
   senderErrors: number;
+  /** How the traffic was made and paced. */
+  generator: {
+    kind: SenderKind;
+    /** Frames per datagram at MTU 1500 (more than 1: IP fragments). */
+    framesPerDatagram: number;
+    /**
+     * True for fragmented datagrams: the sender was held back by the full ring (qdisc + veth queue
+     * stop, resent refused frames) instead of losing fragments, so every datagram left whole.
+     */
+    wholeDatagrams: boolean;
+    /** Frames the device refused: resent when wholeDatagrams, dropped at the ring otherwise. */
+    refusedFrames: number;
+  };
 }
 
 export interface BenchResult {
@@ -48,6 +65,7 @@ export interface BenchResult {
     txCpus: string;
     ratePps: number;
     batch: number;
+    sender: SenderKind;
   };
   topology: Topology;
   /** False when a signal ended the run early: `cells` holds the cells measured before it. */
@@ -105,7 +123,9 @@ function sum(xs: number[]): number {
  */
 export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promise<BenchResult> {
   validateBenchOptions(opts);
-  checkHost(opts.modes);
+  // the packet generator where the kernel allows it, unless the caller chose
+  const senderKind: SenderKind = opts.sender ?? (packetSenderAvailable() === true ? "packet" : "udp");
+  checkHost(opts.modes, senderKind);
   const lock = lockForRun();
 
   const runId = newRunId(opts.runIdPrefix ?? "");
@@ -171,6 +191,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
         txCpus: formatCpuList(opts.txCpus),
         ratePps: opts.ratePps,
         batch: opts.batch,
+        sender: senderKind,
       },
       topology: topo,
       complete: signalled === undefined,
@@ -195,6 +216,12 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
         })),
       );
       const setup = setupMode(topo.rxNetns, topo.rxIfname, c.mode, opts.rxCpus);
+      const framesPerDatagram = fragmentsPerDatagram(c.size);
+      // fragments are held back at a full ring, not dropped: a lost fragment costs the whole
+      // datagram and leaves a half-built one in the fragment memory for ipfrag_time
+      const wholeDatagrams = framesPerDatagram > 1;
+      if (wholeDatagrams) attachTxQdisc(runId);
+      const macs = readMacs(runId);
       sender = await ThreadGroup.start([
         {
           role: "sender",
@@ -206,6 +233,11 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
           size: c.size,
           batch: opts.batch,
           ratePps: opts.ratePps,
+          generator: senderKind,
+          ifname: topo.txIfname,
+          srcMac: macs.tx,
+          dstMac: macs.rx,
+          wholeDatagrams,
         },
       ]);
       const rxTids = receivers.tids;
@@ -228,6 +260,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
       await sleep(opts.durationNs / 1e6, controller.signal);
       const b = snapshot(probe, counts);
       const senderErrors = sum(sender.errors());
+      const refusedFrames = sum(sender.refused());
       const failure = sender.failed ?? receivers.failed;
       await sender.stop();
       sender = undefined;
@@ -242,7 +275,15 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
         napiName: setup.kthreadName,
         napiPid: setup.kthreadPid,
       });
-      cells.push({ mode: c.mode, size: c.size, flows: c.flows, ...m, setup, senderErrors });
+      cells.push({
+        mode: c.mode,
+        size: c.size,
+        flows: c.flows,
+        ...m,
+        setup,
+        senderErrors,
+        generator: { kind: senderKind, framesPerDatagram, wholeDatagrams, refusedFrames },
+      });
     }
     if (!signalled) hooks.onCell?.(plan.length, plan.length, "done");
     return result();

@@ -271,6 +271,31 @@ function buildNamespaces(runId: string): void {
   ip(["-n", ns.tx, "neigh", "replace", RX_ADDR, "lladdr", rxMac, "dev", TX_IFNAME, "nud", "permanent"]);
 }
 
+/** The MAC addresses of the run's veth pair as they are now (each cell's pair is new). */
+export function readMacs(runId: string): { tx: string; rx: string } {
+  const ns = namespacesOf(runId);
+  return { tx: readMac(ns.tx, TX_IFNAME), rx: readMac(ns.rx, RX_IFNAME) };
+}
+
+/**
+ * A pfifo qdisc on the sending veth. With a qdisc, veth_xmit stops the queue when the peer's
+ * ptr_ring is full (and the peer's NAPI wakes it) instead of dropping the frame: the sender is
+ * held back rather than losing fragments. Without one (noqueue, veth's default) a full ring drops.
+ */
+export function attachTxQdisc(runId: string): void {
+  inNetns(namespacesOf(runId).tx, [
+    "tc",
+    "qdisc",
+    "replace",
+    "dev",
+    TX_IFNAME,
+    "root",
+    "pfifo",
+    "limit",
+    "1000",
+  ]);
+}
+
 function readMac(netns: string, ifname: string): string {
   const r = spawnSync("ip", ["-n", netns, "-j", "link", "show", ifname], { encoding: "utf8" });
   const parsed = JSON.parse(r.stdout || "[]") as { address?: string }[];

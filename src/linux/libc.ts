@@ -72,6 +72,13 @@ export const libc = {
     vlen: number,
     flags: number,
   ) => number,
+  /** sendmmsg on a message vector given by address (memory from koffi.alloc, offsets into it). */
+  sendmmsgAt: lib.func("int sendmmsg(int fd, uintptr_t vec, unsigned int vlen, int flags)") as (
+    fd: number,
+    vec: bigint,
+    vlen: number,
+    flags: number,
+  ) => number,
   gettid: lib.func("int gettid(void)") as () => number,
   close: lib.func("int close(int fd)") as (fd: number) => number,
   setns: lib.func("int setns(int fd, int nstype)") as (fd: number, nstype: number) => number,

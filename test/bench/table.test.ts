@@ -71,6 +71,7 @@ function cell(mode: BenchMode, size: number, flows: number, over: Partial<Cell> 
       rpsCpus: napi ? [] : [1],
     },
     senderErrors: 0,
+    generator: { kind: "packet", framesPerDatagram: 1, wholeDatagrams: false, refusedFrames: 0 },
     ...over,
   };
 }

@@ -108,6 +108,16 @@ export function runNotes(result: BenchResult): string[] {
           "(ipfrag_high_thresh), so whole datagrams were dropped; this is fragment loss, not the NAPI mode failing",
       );
   }
+  const held = cells.filter((c) => c.generator?.wholeDatagrams);
+  if (held.length > 0) {
+    const sizes = [...new Set(held.map((c) => c.size))].join(", ");
+    const refused = held.reduce((a, c) => a + c.generator.refusedFrames, 0);
+    notes.push(
+      `note: ${sizes} B datagrams are IP fragments (${held[0]?.generator.framesPerDatagram}+ frames each): the sender ` +
+        `was held back while the veth ring was full (${formatRate(refused)} frames refused and sent again) ` +
+        "instead of dropping fragments, so no datagram lost a fragment to its own sender",
+    );
+  }
   // without IRQ time accounting the scheduler charges softirq work to whatever task it interrupted:
   // that skews RECV%/SEND% only where softirq does the rx work (softirq cells)
   if (result.host.irqTimeAccounting === false && cells.some((c) => c.mode === "softirq"))

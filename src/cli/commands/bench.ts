@@ -66,6 +66,13 @@ export function registerBench(program: Command): void {
     .option("--tx-cpus <LIST>", "CPUs of the sender (default: the first online CPU)")
     .option("--rate <PPS>", "offered load to pace the sender to, e.g. 200k (default: flood)")
     .option("--batch <N>", "datagrams per sendmmsg call", "64")
+    .addOption(
+      new Option(
+        "--sender <KIND>",
+        "traffic generator: packet (AF_PACKET frames napilab builds, bypassing the qdisc) or udp " +
+          "(a UDP socket through the kernel's stack) (default: packet where the kernel allows)",
+      ).choices(["packet", "udp"] as const),
+    )
     .option("--quick", "a small sweep in under a minute: softirq and threaded, 256 bytes, 1 and 25 flows")
     .option("--out <FILE>", "where to save the result (default results/bench-<time>.json)")
     .option("--no-save", "do not save a result file")
@@ -147,6 +154,7 @@ Examples:
         txCpus: o.txCpus ? parseCpuList(o.txCpus) : cpus.tx,
         ratePps: o.rate ? parseRate(o.rate) : 0,
         batch: parseInteger(o.batch, "batch", 1, 1024),
+        ...(o.sender === undefined ? {} : { sender: o.sender }),
         ...(o.runIdPrefix === undefined ? {} : { runIdPrefix: o.runIdPrefix }),
       };
       // a result must never be measured and then lost: check where it goes before measuring
