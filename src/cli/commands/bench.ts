@@ -76,7 +76,10 @@ export function registerBench(program: Command): void {
     .option("--quick", "a small sweep in under a minute: softirq and threaded, 256 bytes, 1 and 25 flows")
     .option("--out <FILE>", "where to save the result (default results/bench-<time>.json)")
     .option("--no-save", "do not save a result file")
-    .option("--cleanup", "remove what a crashed earlier run left behind (namespaces, veth), then exit")
+    .option(
+      "--cleanup",
+      "remove what a crashed earlier run left behind (namespaces, veth, stale sysfs mounts, its record), then exit",
+    )
     .option(
       "--json",
       'print one JSON document: {"cells":[{"mode","size","flows","offeredPps","deliveredPps",...}]}',
@@ -87,8 +90,16 @@ export function registerBench(program: Command): void {
       `
 Topology: namespaces napilab-<run>-tx and napilab-<run>-rx, a veth pair (nl-tx 198.18.0.1/30,
 nl-rx 198.18.0.2/30) with GRO on nl-rx so it has a NAPI instance. Everything is removed at the end,
-on errors, on Ctrl-C and on SIGTERM; a run killed outright is recorded under /run/napilab/bench and
-'napilab bench --cleanup' removes it. Nothing else on the host is touched.
+on errors, on Ctrl-C and on SIGTERM (the cells measured so far are printed and saved, marked
+incomplete, exit 130/143). Runs are recorded under /run/napilab/bench ($NAPILAB_STATE_DIR) and hold a
+lock there, so two runs never overlap; a run killed outright leaves its record, and
+'napilab bench --cleanup' removes its leftovers (keeping the record of anything it could not remove).
+Nothing else on the host is touched; --out is checked before anything is measured.
+
+Sender (--sender): packet (default where the kernel allows) builds Ethernet/IPv4/UDP frames itself
+and sends them on an AF_PACKET socket with PACKET_QDISC_BYPASS; udp sends through a UDP socket and
+the kernel's stack. Datagrams larger than the MTU (IP fragments) are held back while the veth ring
+is full instead of losing fragments: a lost fragment costs its whole datagram.
 
 Modes (set through napilab's own NAPI control, read back from the kernel for every cell):
   softirq        NAPI in softirq; RPS steers rx processing to the receivers' CPUs, where it
@@ -106,6 +117,7 @@ Examples:
   napilab bench --quick
   napilab bench --modes softirq,threaded --sizes 1,1438 --flows 1,25,100 --duration 3s
   napilab bench --quick --json > result.json
+  napilab bench --sender udp --sizes 1472,8000 --flows 1
   napilab bench --cleanup
 `,
     )
