@@ -192,6 +192,11 @@ export function lockForRun(): RunLock {
   }
   try {
     for (const run of recordedRuns()) {
+      // a live run without the lock is one of an older napilab that did not take it
+      if (run.alive)
+        throw new HostError(
+          `another napilab bench run (${run.runId}, pid ${run.pid}) is in progress; wait for it to end`,
+        );
       const present = run.namespaces.filter((n) => existsSync(`${NETNS_DIR}/${n}`));
       throw new HostError(
         `leftover topology of crashed bench run ${run.runId} (${present.join(", ") || "state file only"}); ` +
@@ -345,30 +350,45 @@ export function destroyRun(runId: string): { removed: string[]; failed: { name: 
   return r;
 }
 
-/** sysfs mounts and their directories left by napilab versions that mounted on a temp directory. */
-function staleSysfsMounts(): { mounts: string[]; dirs: string[] } {
+/** sysfs mounts and their directories under the temp directory, as napilab versions before 0.2 made them. */
+function scanSysfsLeftovers(): { mounts: string[]; dirs: string[] } {
   const isOurs = (p: string) => /^napilab-sysfs-[A-Za-z0-9]{6}$/.test(basename(p));
+  const tmp = tmpdir().replace(/\/+$/, "");
   const mounts: string[] = [];
   try {
     for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
       const f = line.split(" ");
       const point = (f[4] ?? "").replace(/\\040/g, " ");
-      if (f[f.indexOf("-") + 1] === "sysfs" && isOurs(point)) mounts.push(point);
+      if (f[f.indexOf("-") + 1] === "sysfs" && isOurs(point) && point.startsWith(`${tmp}/`))
+        mounts.push(point);
     }
   } catch {
     // no /proc: nothing to find
   }
   const dirs: string[] = [];
-  const tmp = tmpdir();
-  for (const base of new Set([tmp, "/tmp"])) {
-    try {
-      for (const n of readdirSync(base)) if (isOurs(n)) dirs.push(`${base}/${n}`);
-    } catch {
-      // unreadable: nothing to find there
-    }
+  try {
+    for (const n of readdirSync(tmp)) if (isOurs(n)) dirs.push(`${tmp}/${n}`);
+  } catch {
+    // unreadable: nothing to find there
   }
   for (const m of mounts) if (!dirs.includes(m)) dirs.push(m);
   return { mounts, dirs };
+}
+
+/**
+ * Stale sysfs mounts and directories: older napilab versions mounted another namespace's sysfs on
+ * a temp directory for a few milliseconds, and a SIGKILL in between left both behind. What is still
+ * there a second later is a leftover, not the work of a live process.
+ */
+function staleSysfsMounts(): { mounts: string[]; dirs: string[] } {
+  const first = scanSysfsLeftovers();
+  if (first.dirs.length === 0) return first;
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+  const second = scanSysfsLeftovers();
+  return {
+    mounts: second.mounts.filter((m) => first.mounts.includes(m)),
+    dirs: second.dirs.filter((d) => first.dirs.includes(d)),
+  };
 }
 
 const MNT_DETACH = 2;

@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { processStartTime, tryLock } from "../../src/bench/topology.js";
@@ -189,6 +199,34 @@ describe("napilab bench: results kept and everything removed on every exit path 
     } finally {
       for (const n of namespacesWith(prefix)) spawnSync("ip", ["netns", "del", n]);
       rmSync(join(STATE_DIR, `${runId}.json`), { force: true });
+    }
+  });
+
+  it("--cleanup removes sysfs mounts and directories older napilab versions left under the temp directory", () => {
+    const tmp = mkdtempSync(join(tmpdir(), "napilab-cleanup-tmp-"));
+    const stale = join(tmp, "napilab-sysfs-AbC123");
+    const emptyDir = join(tmp, "napilab-sysfs-XyZ789");
+    const notOurs = join(tmp, "napilab-sysfs-keep-me");
+    for (const d of [stale, emptyDir, notOurs]) mkdirSync(d);
+    assert.equal(spawnSync("mount", ["-t", "sysfs", "sysfs", stale]).status, 0);
+    const mounted = () => readFileSync("/proc/self/mountinfo", "utf8").includes(` ${stale} `);
+    try {
+      assert.ok(mounted());
+      const r = spawnSync(process.execPath, ["dist/cli/main.js", "bench", "--cleanup", "--json"], {
+        encoding: "utf8",
+        env: { ...process.env, TMPDIR: tmp },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const report = JSON.parse(r.stdout) as { mounts: string[]; failed: unknown[] };
+      assert.ok(report.mounts.includes(stale) && report.mounts.includes(emptyDir), r.stdout);
+      assert.deepEqual(report.failed, []);
+      assert.equal(mounted(), false);
+      assert.equal(existsSync(stale), false);
+      assert.equal(existsSync(emptyDir), false);
+      assert.equal(existsSync(notOurs), true, "only napilab-sysfs-XXXXXX names are napilab's");
+    } finally {
+      if (mounted()) spawnSync("umount", ["-l", stale]);
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 
