@@ -77,15 +77,24 @@ function runReceiver(d: Extract<TrafficWorkerData, { role: "receiver" }>): void 
 
 type SenderData = Extract<TrafficWorkerData, { role: "sender" }>;
 
-/** Sleep until `packets` are due at the asked rate (no-op when flooding). */
+/**
+ * Sleep until `packets` are due at the asked rate (no-op when flooding). A sender that fell behind
+ * (descheduled, or held back at a full ring) does not make up more than 10 ms of it in a burst:
+ * the offered load stays the asked one, or below it when the sender cannot keep up.
+ */
 function pacer(ratePps: number): (packets: number) => void {
-  const start = process.hrtime.bigint();
+  let start = process.hrtime.bigint();
+  let base = 0;
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   return (packets) => {
     if (ratePps <= 0) return;
-    const dueNs = (packets / ratePps) * 1e9;
+    const dueNs = ((packets - base) / ratePps) * 1e9;
     const aheadNs = dueNs - Number(process.hrtime.bigint() - start);
     if (aheadNs > 50_000) Atomics.wait(sleeper, 0, 0, aheadNs / 1e6);
+    else if (aheadNs < -10_000_000) {
+      start = process.hrtime.bigint() - 10_000_000n;
+      base = packets;
+    }
   };
 }
 

@@ -74,6 +74,8 @@ describe("napilab bench: results kept and everything removed on every exit path 
         "--json", "--out", out]);
       assert.ok(await waitFor(() => namespacesWith(prefix).length === 2, 30_000), "topology appeared");
       const rxNs = `/run/netns/${namespacesWith(prefix).find((n) => n.endsWith("-rx"))}`;
+      // 'ip netns add' makes the file first and mounts the namespace on it a moment later
+      await new Promise((r) => setTimeout(r, 1000));
       const first = inode(rxNs);
       // every cell gets fresh namespaces: a new inode means the first cell was measured
       assert.ok(await waitFor(() => inode(rxNs) !== first, 60_000), "a second cell started");

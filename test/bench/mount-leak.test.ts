@@ -11,7 +11,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CLI } from "./helpers.js";
 
-/** Mount points of the host's mount namespace (field 5 of /proc/self/mountinfo), with their fs type. */
+/**
+ * sysfs mounts and mounts under this test's temp directory in the host's mount namespace (field 5
+ * of /proc/self/mountinfo, with the fs type); other mounts come and go with other users' namespaces.
+ */
 function mounts(): string[] {
   return readFileSync("/proc/self/mountinfo", "utf8")
     .trim()
@@ -20,7 +23,8 @@ function mounts(): string[] {
       const f = line.split(" ");
       const fstype = f[f.indexOf("-") + 1];
       return `${f[4]} ${fstype}`;
-    });
+    })
+    .filter((m) => m.endsWith(" sysfs") || m.includes("napilab-mountleak-"));
 }
 
 function ip(...args: string[]): void {
