@@ -135,7 +135,10 @@ function runPacketSender(d: SenderData): void {
 }
 
 function runSender(d: SenderData): void {
-  if (d.generator === "packet") return runPacketSender(d);
+  if (d.generator === "packet") {
+    runPacketSender(d);
+    return;
+  }
   const fd = udpSocket();
   const dests = d.ports.map((port) => sockaddrIn(d.destination, port));
   // a whole number of rounds over the flows, so every flow gets the same share of each batch
