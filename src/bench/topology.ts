@@ -410,7 +410,12 @@ export interface CleanupReport {
 export function cleanupLeftovers(): CleanupReport {
   const report: CleanupReport = { removed: [], runs: [], skippedLive: [], mounts: [], failed: [] };
   // hold the lock while cleaning when no run is live, so no run starts half-way through
-  const lock = existsSync(stateDir()) ? tryLock() : null;
+  let lock: RunLock | null = null;
+  try {
+    lock = existsSync(stateDir()) ? tryLock() : null;
+  } catch {
+    // a user who may not take the lock can still be told what is left (and remove nothing)
+  }
   try {
     for (const run of recordedRuns()) {
       if (run.alive) {

@@ -126,7 +126,7 @@ Examples:
         const r = cleanupLeftovers();
         if (o.json) printJson(r);
         else {
-          if (r.runs.length === 0 && r.mounts.length === 0 && r.failed.length === 0)
+          if (r.runs.length + r.mounts.length + r.failed.length + r.skippedLive.length === 0)
             process.stdout.write("nothing to clean up\n");
           if (r.runs.length > 0)
             process.stdout.write(
