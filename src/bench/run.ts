@@ -72,6 +72,8 @@ export interface BenchResult {
   complete: boolean;
   /** The signal that ended the run, when one did. */
   interruptedBy: NodeJS.Signals | null;
+  /** Why a cell failed and ended the run early, when one did (the cells before it are kept). */
+  error: string | null;
   /** Cells planned (complete runs measured all of them). */
   plannedCells: number;
   /** What could not be removed at the end (kept on record for `napilab bench --cleanup`). */
@@ -169,6 +171,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
       for (const size of opts.sizes) for (const flows of opts.flows) plan.push({ mode, size, flows });
 
     const cells: Cell[] = [];
+    let failedWith: string | null = null;
     const result = (): BenchResult => ({
       tool: "napilab bench",
       version: 1,
@@ -194,98 +197,106 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
         sender: senderKind,
       },
       topology: topo,
-      complete: signalled === undefined,
+      complete: signalled === undefined && failedWith === null,
       interruptedBy: signalled ?? null,
+      error: failedWith,
       plannedCells: plan.length,
       leftovers,
       cells,
     });
     for (const [i, c] of plan.entries()) {
-      if (controller.signal.aborted) break;
-      hooks.onCell?.(i, plan.length, `${c.mode} ${c.size}B ${c.flows}fl`);
-      // each cell on a fresh veth pair and fresh namespaces: no state carried over from the cell before
-      if (i > 0) rebuildTopology(runId);
-      const ports = Array.from({ length: c.flows }, (_, f) => FIRST_PORT + f);
-      receivers = await ThreadGroup.start(
-        ports.map((port) => ({
-          role: "receiver" as const,
-          netns: topo.rxNetns,
-          cpus: opts.rxCpus,
-          address: topo.rxAddr,
-          port,
-        })),
-      );
-      const setup = setupMode(topo.rxNetns, topo.rxIfname, c.mode, opts.rxCpus);
-      const framesPerDatagram = fragmentsPerDatagram(c.size);
-      // fragments are held back at a full ring, not dropped: a lost fragment costs the whole
-      // datagram and leaves a half-built one in the fragment memory for ipfrag_time
-      const wholeDatagrams = framesPerDatagram > 1;
-      if (wholeDatagrams) attachTxQdisc(runId);
-      const macs = readMacs(runId);
-      sender = await ThreadGroup.start([
-        {
-          role: "sender",
-          netns: topo.txNetns,
-          cpus: opts.txCpus,
-          source: topo.txAddr,
-          destination: topo.rxAddr,
-          ports,
+      try {
+        if (controller.signal.aborted) break;
+        hooks.onCell?.(i, plan.length, `${c.mode} ${c.size}B ${c.flows}fl`);
+        // each cell on a fresh veth pair and fresh namespaces: no state carried over from the cell before
+        if (i > 0) rebuildTopology(runId);
+        const ports = Array.from({ length: c.flows }, (_, f) => FIRST_PORT + f);
+        receivers = await ThreadGroup.start(
+          ports.map((port) => ({
+            role: "receiver" as const,
+            netns: topo.rxNetns,
+            cpus: opts.rxCpus,
+            address: topo.rxAddr,
+            port,
+          })),
+        );
+        const setup = setupMode(topo.rxNetns, topo.rxIfname, c.mode, opts.rxCpus);
+        const framesPerDatagram = fragmentsPerDatagram(c.size);
+        // fragments are held back at a full ring, not dropped: a lost fragment costs the whole
+        // datagram and leaves a half-built one in the fragment memory for ipfrag_time
+        const wholeDatagrams = framesPerDatagram > 1;
+        if (wholeDatagrams) attachTxQdisc(runId);
+        const macs = readMacs(runId);
+        sender = await ThreadGroup.start([
+          {
+            role: "sender",
+            netns: topo.txNetns,
+            cpus: opts.txCpus,
+            source: topo.txAddr,
+            destination: topo.rxAddr,
+            ports,
+            size: c.size,
+            batch: opts.batch,
+            ratePps: opts.ratePps,
+            generator: senderKind,
+            ifname: topo.txIfname,
+            srcMac: macs.tx,
+            dstMac: macs.rx,
+            wholeDatagrams,
+          },
+        ]);
+        const rxTids = receivers.tids;
+        const senderTid = sender.tids[0] as number;
+        const probe: Probe = {
+          rxNetDir: `/proc/${process.pid}/task/${rxTids[0]}/net`,
+          txNetDir: `/proc/${process.pid}/task/${senderTid}/net`,
+          rxIfname: topo.rxIfname,
+          txIfname: topo.txIfname,
+          ports: new Set(ports),
+          receiverTids: rxTids,
+          senderTid,
+          napiPid: setup.kthreadPid,
+          ksoftirqd,
+          cpus,
+        };
+        const counts = () => [sum(sender?.packets() ?? []), sum(receivers?.packets() ?? [])] as const;
+        await sleep(opts.warmupNs / 1e6, controller.signal);
+        const a = snapshot(probe, counts);
+        await sleep(opts.durationNs / 1e6, controller.signal);
+        const b = snapshot(probe, counts);
+        const senderErrors = sum(sender.errors());
+        const refusedFrames = sum(sender.refused());
+        const failure = sender.failed ?? receivers.failed;
+        await sender.stop();
+        sender = undefined;
+        await receivers.stop();
+        receivers = undefined;
+        if (controller.signal.aborted) break;
+        if (failure) throw new UserError(failure);
+        const m = measure(a, b, {
+          rxCpus: opts.rxCpus,
+          txCpus: opts.txCpus,
+          napiCpus: setup.kthreadCpus,
+          napiName: setup.kthreadName,
+          napiPid: setup.kthreadPid,
+        });
+        cells.push({
+          mode: c.mode,
           size: c.size,
-          batch: opts.batch,
-          ratePps: opts.ratePps,
-          generator: senderKind,
-          ifname: topo.txIfname,
-          srcMac: macs.tx,
-          dstMac: macs.rx,
-          wholeDatagrams,
-        },
-      ]);
-      const rxTids = receivers.tids;
-      const senderTid = sender.tids[0] as number;
-      const probe: Probe = {
-        rxNetDir: `/proc/${process.pid}/task/${rxTids[0]}/net`,
-        txNetDir: `/proc/${process.pid}/task/${senderTid}/net`,
-        rxIfname: topo.rxIfname,
-        txIfname: topo.txIfname,
-        ports: new Set(ports),
-        receiverTids: rxTids,
-        senderTid,
-        napiPid: setup.kthreadPid,
-        ksoftirqd,
-        cpus,
-      };
-      const counts = () => [sum(sender?.packets() ?? []), sum(receivers?.packets() ?? [])] as const;
-      await sleep(opts.warmupNs / 1e6, controller.signal);
-      const a = snapshot(probe, counts);
-      await sleep(opts.durationNs / 1e6, controller.signal);
-      const b = snapshot(probe, counts);
-      const senderErrors = sum(sender.errors());
-      const refusedFrames = sum(sender.refused());
-      const failure = sender.failed ?? receivers.failed;
-      await sender.stop();
-      sender = undefined;
-      await receivers.stop();
-      receivers = undefined;
-      if (controller.signal.aborted) break;
-      if (failure) throw new UserError(failure);
-      const m = measure(a, b, {
-        rxCpus: opts.rxCpus,
-        txCpus: opts.txCpus,
-        napiCpus: setup.kthreadCpus,
-        napiName: setup.kthreadName,
-        napiPid: setup.kthreadPid,
-      });
-      cells.push({
-        mode: c.mode,
-        size: c.size,
-        flows: c.flows,
-        ...m,
-        setup,
-        senderErrors,
-        generator: { kind: senderKind, framesPerDatagram, wholeDatagrams, refusedFrames },
-      });
+          flows: c.flows,
+          ...m,
+          setup,
+          senderErrors,
+          generator: { kind: senderKind, framesPerDatagram, wholeDatagrams, refusedFrames },
+        });
+      } catch (err) {
+        // a cell that fails on the host ends the run, but the cells measured before it are kept
+        if (!(err instanceof UserError) || cells.length === 0) throw err;
+        failedWith = err.message;
+        break;
+      }
     }
-    if (!signalled) hooks.onCell?.(plan.length, plan.length, "done");
+    if (!signalled && failedWith === null) hooks.onCell?.(plan.length, plan.length, "done");
     return result();
   } finally {
     await sender?.terminate();

@@ -125,7 +125,11 @@ export function runNotes(result: BenchResult): string[] {
       "note: this kernel has no CONFIG_IRQ_TIME_ACCOUNTING: in softirq cells, softirq work done while a " +
         "receiver or the sender ran is counted in their RX%/TX% (RX/NAPI/TX%) too",
     );
-  if (!result.complete)
+  if (!result.complete && result.error)
+    notes.push(
+      `note: incomplete run: ${cells.length} of ${result.plannedCells} cells measured before a cell failed`,
+    );
+  else if (!result.complete)
     notes.push(
       `note: incomplete run: interrupted by ${result.interruptedBy} after ${cells.length} of ${result.plannedCells} cells`,
     );

@@ -200,6 +200,10 @@ Examples:
         if (path) process.stdout.write(`result saved to ${path}${result.complete ? "" : " (incomplete)"}\n`);
       }
       if (saveError) throw saveError;
+      if (result.error)
+        throw new HostError(
+          `${result.error} (in cell ${result.cells.length + 1} of ${result.plannedCells}; the cells before it were kept)`,
+        );
       if (result.interruptedBy)
         throw new RunAborted(result.interruptedBy, result.cells.length, result.plannedCells);
     });
