@@ -1,6 +1,6 @@
 /** Helpers shared by the bench tests: run the built CLI, and look at what runs left on the host. */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI } from "../support/cli.js";
@@ -13,6 +13,7 @@ export { CLI, runCli } from "../support/cli.js";
 export const STATE_DIR = join(tmpdir(), `napilab-test-state-${process.pid}`);
 process.env.NAPILAB_STATE_DIR = STATE_DIR;
 mkdirSync(STATE_DIR, { recursive: true });
+process.on("exit", () => rmSync(STATE_DIR, { recursive: true, force: true }));
 
 /** Start the CLI in the background (for signal tests); resolves its exit status. */
 export function startCli(args: string[]) {
