@@ -146,11 +146,20 @@ describe("napilab bench: results kept and everything removed on every exit path 
 
   it("a killed run's leftovers block the next run until --cleanup removes them", async () => {
     const prefix = uniquePrefix("tkill");
+    const sysfsMounts = () =>
+      readFileSync("/proc/self/mountinfo", "utf8")
+        .split("\n")
+        // napilab mounts another namespace's sysfs over /sys, in a mount namespace of its own
+        .filter((l) => l.split(" ")[4] === "/sys" && l.includes(" - sysfs ")).length;
+    const mountsBefore = sysfsMounts();
     const run = longRun(prefix);
     assert.ok(await waitFor(() => namespacesWith(prefix).length === 2, 30_000));
+    // killed while it sets up or measures its first cell (RPS and threaded writes go through sysfs)
+    await new Promise((r) => setTimeout(r, 300 + Math.random() * 1500));
     run.child.kill("SIGKILL");
     await run.exited;
     assert.equal(namespacesWith(prefix).length, 2, "SIGKILL leaves the topology behind");
+    assert.equal(sysfsMounts(), mountsBefore, "but no sysfs mount in the host's mount namespace");
 
     const blocked = runCli(["bench", "--quick", "--no-save"]);
     assert.equal(blocked.code, 1);
