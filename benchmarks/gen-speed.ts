@@ -1,14 +1,25 @@
 /**
  * `npm run bench:gen`: is napilab's traffic generator fast enough not to be the weak link?
- * Measures, in one run and on the same veth path with the same payload, the datagrams per second
- * napilab's sendmmsg generator sends next to what iperf3 -u (unlimited rate) sends. Both are
- * pinned to the same CPU; rx processing runs in a NAPI kthread pinned to the other CPU, so the
- * sender's CPU does only sending. Needs root (it builds its own namespaces, removed at the end).
+ * Measures in one run, on the same veth pair, payload and CPU, the datagrams per second each
+ * generator hands to the device: napilab's AF_PACKET generator (bench's default), napilab's UDP
+ * socket generator (`--sender udp`) and iperf3 -u -b 0.
+ *
+ * The receiver must not be the limit: the receiving veth's NAPI runs as a kthread pinned to the
+ * other CPU, and napilab's frames are addressed to a MAC the receiving veth does not own, so its
+ * ip_rcv drops them at once (PACKET_OTHERHOST) and the ring keeps room. The UDP senders (napilab's
+ * and iperf3) need a real destination, but veth drops a datagram silently when the ring is full,
+ * so the receiver does not slow them either. "Handed to the device" counts, for every generator,
+ * the datagrams veth dropped at a full ring too (a UDP socket reports them as sent: udp_send_skb
+ * swallows ENOBUFS; the packet socket reports ENOBUFS and the generator moves on); the packet
+ * generator's share of those is printed, a large one meaning the receiving CPU was busy elsewhere.
+ * Needs root (it builds its own namespaces, removed at the end).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { setupMode } from "../src/bench/modes.js";
-import { createTopology, destroyRun, newRunId } from "../src/bench/topology.js";
+import { packetSenderAvailable } from "../src/bench/packet.js";
+import { createTopology, destroyRun, newRunId, readMacs } from "../src/bench/topology.js";
 import { ThreadGroup } from "../src/bench/traffic.js";
+import type { SenderKind } from "../src/bench/traffic-protocol.js";
 import { formatRate } from "../src/core/units.js";
 import { onlineCpus } from "../src/linux/index.js";
 
@@ -16,25 +27,35 @@ const SIZES = [64, 1472];
 const SECONDS = 3;
 const PORT = 5001;
 const IPERF_PORT = 5201;
+/** Locally administered, owned by nobody on the path: the receiving veth drops such frames at once. */
+const NOBODY_MAC = "02:00:5e:00:00:01";
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+interface Topo {
+  runId: string;
+  tx: string;
+  rx: string;
+  txIfname: string;
+}
+
 async function napilabPps(
-  tx: string,
-  rx: string,
+  t: Topo,
+  kind: SenderKind,
   size: number,
   txCpu: number,
   rxCpu: number,
-): Promise<number> {
+): Promise<{ pps: number; refused: number }> {
   const receiver = await ThreadGroup.start([
-    { role: "receiver", netns: rx, cpus: [rxCpu], address: "198.18.0.2", port: PORT },
+    { role: "receiver", netns: t.rx, cpus: [rxCpu], address: "198.18.0.2", port: PORT },
   ]);
+  const macs = readMacs(t.runId);
   const sender = await ThreadGroup.start([
     {
       role: "sender",
-      netns: tx,
+      netns: t.tx,
       cpus: [txCpu],
       source: "198.18.0.1",
       destination: "198.18.0.2",
@@ -42,39 +63,34 @@ async function napilabPps(
       size,
       batch: 64,
       ratePps: 0,
+      generator: kind,
+      ifname: t.txIfname,
+      srcMac: macs.tx,
+      dstMac: NOBODY_MAC,
+      wholeDatagrams: false,
     },
   ]);
   try {
     await sleep(300);
     const a = sender.packets()[0] ?? 0;
+    const r0 = sender.refused()[0] ?? 0;
     const t0 = process.hrtime.bigint();
     await sleep(SECONDS * 1000);
     const b = sender.packets()[0] ?? 0;
+    const refused = (sender.refused()[0] ?? 0) - r0;
     const ns = Number(process.hrtime.bigint() - t0);
-    return ((b - a) * 1e9) / ns;
+    return { pps: ((b - a) * 1e9) / ns, refused };
   } finally {
     await sender.stop();
     await receiver.stop();
   }
 }
 
-async function iperfPps(tx: string, rx: string, size: number, txCpu: number, rxCpu: number): Promise<number> {
+async function iperfPps(t: Topo, size: number, txCpu: number, rxCpu: number): Promise<number> {
   const server = spawn(
     "ip",
-    [
-      "netns",
-      "exec",
-      rx,
-      "iperf3",
-      "-s",
-      "-1",
-      "-A",
-      String(rxCpu),
-      "-B",
-      "198.18.0.2",
-      "-p",
-      String(IPERF_PORT),
-    ],
+    // biome-ignore format: one iperf3 option per pair
+    ["netns", "exec", t.rx, "iperf3", "-s", "-1", "-A", String(rxCpu), "-B", "198.18.0.2", "-p", String(IPERF_PORT)],
     { stdio: "ignore" },
   );
   try {
@@ -82,7 +98,7 @@ async function iperfPps(tx: string, rx: string, size: number, txCpu: number, rxC
     const client = spawnSync(
       "ip",
       // biome-ignore format: one iperf3 option per pair
-      ["netns", "exec", tx, "iperf3", "-u", "-b", "0", "-l", String(size), "-t", String(SECONDS), "-A", String(txCpu),
+      ["netns", "exec", t.tx, "iperf3", "-u", "-b", "0", "-l", String(size), "-t", String(SECONDS), "-A", String(txCpu),
         "-c", "198.18.0.2", "-p", String(IPERF_PORT), "--json"],
       { encoding: "utf8", timeout: (SECONDS + 20) * 1000 },
     );
@@ -103,6 +119,7 @@ async function main(): Promise<void> {
     process.stdout.write("gen-speed: skipped, iperf3 is not installed (scripts/install-system-deps.sh)\n");
     return;
   }
+  const packetOk = packetSenderAvailable();
   const cpus = onlineCpus();
   const txCpu = cpus[0] ?? 0;
   const rxCpu = cpus[cpus.length - 1] ?? txCpu;
@@ -114,18 +131,28 @@ async function main(): Promise<void> {
   });
   try {
     const topo = createTopology(runId);
+    const t: Topo = { runId, tx: topo.txNetns, rx: topo.rxNetns, txIfname: topo.txIfname };
     setupMode(topo.rxNetns, topo.rxIfname, "threaded", [rxCpu]);
     process.stdout.write(
-      `generator speed, UDP over veth (${SECONDS}s per figure, sender on CPU ${txCpu}, rx kthread on CPU ${rxCpu})\n`,
+      `generator speed over veth: datagrams/s handed to the device (${SECONDS}s per figure, sender on CPU ${txCpu}, ` +
+        `rx NAPI kthread on CPU ${rxCpu})\n`,
     );
-    process.stdout.write("payload  napilab sendmmsg   iperf3 -u -b 0   napilab/iperf3\n");
+    process.stdout.write(
+      "payload  napilab packet  napilab udp  iperf3 -u -b 0  packet/iperf3  udp/iperf3  packet ring-full\n",
+    );
     for (const size of SIZES) {
-      const ours = await napilabPps(topo.txNetns, topo.rxNetns, size, txCpu, rxCpu);
-      const theirs = await iperfPps(topo.txNetns, topo.rxNetns, size, txCpu, rxCpu);
+      const packet = packetOk === true ? await napilabPps(t, "packet", size, txCpu, rxCpu) : undefined;
+      const udp = await napilabPps(t, "udp", size, txCpu, rxCpu);
+      const iperf = await iperfPps(t, size, txCpu, rxCpu);
+      const pps = (v: number | undefined) => (v === undefined ? "-" : `${formatRate(Math.round(v))}pps`);
+      const ratio = (v: number | undefined) => (v === undefined ? "-" : `${(v / iperf).toFixed(2)}x`);
       process.stdout.write(
-        `${String(size).padStart(7)}  ${`${formatRate(ours)}pps`.padStart(16)}  ${`${formatRate(theirs)}pps`.padStart(15)}  ${(ours / theirs).toFixed(2).padStart(14)}x\n`,
+        `${String(size).padStart(7)}  ${pps(packet?.pps).padStart(14)}  ${pps(udp.pps).padStart(11)}  ` +
+          `${pps(iperf).padStart(14)}  ${ratio(packet?.pps).padStart(13)}  ${ratio(udp.pps).padStart(10)}  ` +
+          `${(packet === undefined ? "-" : `${Math.round((packet.refused / (packet.pps * SECONDS)) * 100)}%`).padStart(16)}\n`,
       );
     }
+    if (packetOk !== true) process.stdout.write(`packet generator unavailable: ${packetOk}\n`);
   } finally {
     cleanup();
   }

@@ -8,7 +8,7 @@ export { type Calibration, type CellComparison, calibrate, fitLinear } from "./c
 export type { CellMeasure, CpuSplit, NapiThreadStats, TaskTime } from "./measure.js";
 export { BENCH_MODES, type BenchMode, busyPollSupported, type ModeSetup, parseBenchMode } from "./modes.js";
 export { type BenchOptions, MAX_UDP_PAYLOAD, RECEIVERS_PER_CPU, validateBenchOptions } from "./options.js";
-export { defaultResultPath, loadResult, saveResult } from "./result.js";
+export { checkResultPath, defaultResultPath, loadResult, saveResult } from "./result.js";
 export { type BenchResult, type Cell, RunAborted, runBench } from "./run.js";
-export { cleanupLeftovers, namespacesOf, recordedRuns } from "./topology.js";
+export { type CleanupReport, cleanupLeftovers, namespacesOf, recordedRuns, stateDir } from "./topology.js";
 export { ThreadGroup } from "./traffic.js";

@@ -8,6 +8,8 @@ import { formatCpuList, formatRate, MAX_PACKET_RATE } from "../core/units.js";
 import { hasCap } from "../linux/caps.js";
 import { checkCpusOnline } from "../linux/index.js";
 import { type BenchMode, busyPollSupported } from "./modes.js";
+import { packetSenderAvailable } from "./packet.js";
+import type { SenderKind } from "./traffic-protocol.js";
 
 /** Largest UDP payload over IPv4: 65535 - 20 (IP header) - 8 (UDP header). */
 export const MAX_UDP_PAYLOAD = 65507;
@@ -35,6 +37,8 @@ export interface BenchOptions {
   batch: number;
   /** Prefix of the run id (tests use it to keep their runs apart). */
   runIdPrefix?: string;
+  /** Traffic generator: AF_PACKET frames (default where the kernel allows) or a UDP socket. */
+  sender?: SenderKind;
 }
 
 /** Reject what cannot run, with one clear message. Returns the options with unsupported modes noted. */
@@ -82,7 +86,7 @@ export function validateBenchOptions(o: BenchOptions): void {
 }
 
 /** What the host must give: root (namespaces and veth need CAP_SYS_ADMIN and CAP_NET_ADMIN), ip, ethtool. */
-export function checkHost(modes: readonly BenchMode[]): void {
+export function checkHost(modes: readonly BenchMode[], sender: SenderKind = "udp"): void {
   if (process.getuid?.() !== 0 || !hasCap("CAP_SYS_ADMIN") || !hasCap("CAP_NET_ADMIN"))
     throw new HostError(
       "napilab bench must run as root: it creates network namespaces and a veth pair (CAP_SYS_ADMIN, CAP_NET_ADMIN)",
@@ -93,6 +97,10 @@ export function checkHost(modes: readonly BenchMode[]): void {
       throw new HostError(
         `napilab bench needs '${tool}' (install ${tool === "ip" ? "iproute2" : "ethtool"})`,
       );
+  }
+  if (sender === "packet") {
+    const why = packetSenderAvailable();
+    if (why !== true) throw new HostError(`the packet generator cannot run here (${why}); use --sender udp`);
   }
   if (modes.includes("busy-poll") && !busyPollSupported())
     throw new HostError(

@@ -8,6 +8,8 @@ export const SLOT_WIDTH = 4;
 export const SLOT_PACKETS = 0;
 export const SLOT_BYTES = 1;
 export const SLOT_ERRORS = 2;
+/** Frames the device refused and the sender sent again (packet generator, whole datagrams). */
+export const SLOT_REFUSED = 3;
 
 interface Common {
   /** Network namespace (a name under /run/netns) the thread enters before opening its socket. */
@@ -29,7 +31,20 @@ export type TrafficWorkerData =
       batch: number;
       /** Offered load to pace to; 0 = as fast as possible (a flood, as UDP_STREAM). */
       ratePps: number;
+      /** packet: AF_PACKET frames built by napilab; udp: a UDP socket and the kernel's stack. */
+      generator: SenderKind;
+      /** For the packet generator: the sending device and both MAC addresses. */
+      ifname?: string;
+      srcMac?: string;
+      dstMac?: string;
+      /**
+       * Keep datagrams whole: a small socket buffer (udp) or resending refused frames (packet), so
+       * that a full ring delays fragments instead of dropping some of a datagram's fragments.
+       */
+      wholeDatagrams: boolean;
     });
+
+export type SenderKind = "packet" | "udp";
 
 export type WorkerMessage =
   | { type: "ready"; tid: number }

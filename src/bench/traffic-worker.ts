@@ -9,6 +9,7 @@
  * Counters live in a SharedArrayBuffer the main thread reads without stopping anyone.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { PacketBatch, packetSocket } from "./packet.js";
 import {
   bindTo,
   closeFd,
@@ -25,9 +26,22 @@ import {
   udpSocket,
 } from "./sys.js";
 import type { TrafficWorkerData } from "./traffic-protocol.js";
-import { CTRL_STOP, SLOT_BYTES, SLOT_ERRORS, SLOT_PACKETS, SLOT_WIDTH } from "./traffic-protocol.js";
+import {
+  CTRL_STOP,
+  SLOT_BYTES,
+  SLOT_ERRORS,
+  SLOT_PACKETS,
+  SLOT_REFUSED,
+  SLOT_WIDTH,
+} from "./traffic-protocol.js";
 
 const SENDER_SNDBUF = 16 * 1024 * 1024;
+/**
+ * Send buffer of a UDP sender that keeps datagrams whole: a fragment waiting in the qdisc holds its
+ * share of it (sock_wfree runs when veth hands the skb to the peer), so the sender blocks before
+ * the qdisc (pfifo, 1000 frames) could overflow and drop part of a datagram.
+ */
+const WHOLE_DATAGRAM_SNDBUF = 512 * 1024;
 const data = workerData as TrafficWorkerData;
 const ctrl = new Int32Array(data.control);
 const counters = new Float64Array(data.counters);
@@ -61,7 +75,70 @@ function runReceiver(d: Extract<TrafficWorkerData, { role: "receiver" }>): void 
   }
 }
 
-function runSender(d: Extract<TrafficWorkerData, { role: "sender" }>): void {
+type SenderData = Extract<TrafficWorkerData, { role: "sender" }>;
+
+/**
+ * Sleep until `packets` are due at the asked rate (no-op when flooding). A sender that fell behind
+ * (descheduled, or held back at a full ring) does not make up more than 10 ms of it in a burst:
+ * the offered load stays the asked one, or below it when the sender cannot keep up.
+ */
+function pacer(ratePps: number): (packets: number) => void {
+  let start = process.hrtime.bigint();
+  let base = 0;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  return (packets) => {
+    if (ratePps <= 0) return;
+    const dueNs = ((packets - base) / ratePps) * 1e9;
+    const aheadNs = dueNs - Number(process.hrtime.bigint() - start);
+    if (aheadNs > 50_000) Atomics.wait(sleeper, 0, 0, aheadNs / 1e6);
+    else if (aheadNs < -10_000_000) {
+      start = process.hrtime.bigint() - 10_000_000n;
+      base = packets;
+    }
+  };
+}
+
+function runPacketSender(d: SenderData): void {
+  if (!d.ifname || !d.srcMac || !d.dstMac)
+    throw new Error("packet generator needs a device and MAC addresses");
+  const fd = packetSocket(d.ifname, d.wholeDatagrams ? WHOLE_DATAGRAM_SNDBUF : SENDER_SNDBUF);
+  const batch = new PacketBatch({
+    srcMac: d.srcMac,
+    dstMac: d.dstMac,
+    srcIp: d.source,
+    dstIp: d.destination,
+    ports: d.ports,
+    size: d.size,
+    batch: d.batch,
+  });
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  // a refused frame means the peer's ring is full: give its NAPI a moment to drain some of it
+  const wait = () => Atomics.wait(sleeper, 0, 0, 0.02);
+  try {
+    parentPort?.postMessage({ type: "ready", tid: gettid() });
+    let packets = 0;
+    let refused = 0;
+    const pace = pacer(d.ratePps);
+    while (!stopped()) {
+      const r = batch.sendNext(fd, d.wholeDatagrams, stopped, wait);
+      packets += r.datagrams;
+      refused += r.refused;
+      counters[base + SLOT_PACKETS] = packets;
+      counters[base + SLOT_BYTES] = packets * d.size;
+      counters[base + SLOT_REFUSED] = refused;
+      pace(packets);
+    }
+  } finally {
+    batch.free();
+    closeFd(fd);
+  }
+}
+
+function runSender(d: SenderData): void {
+  if (d.generator === "packet") {
+    runPacketSender(d);
+    return;
+  }
   const fd = udpSocket();
   const dests = d.ports.map((port) => sockaddrIn(d.destination, port));
   // a whole number of rounds over the flows, so every flow gets the same share of each batch
@@ -70,12 +147,12 @@ function runSender(d: Extract<TrafficWorkerData, { role: "sender" }>): void {
   try {
     bindTo(fd, d.source, 0);
     // a large send buffer, so datagrams waiting in the veth ring do not throttle the flood
-    setIntOpt(fd, SOL_SOCKET, SO_SNDBUFFORCE, SENDER_SNDBUF, "SO_SNDBUFFORCE");
+    const sndbuf = d.wholeDatagrams ? WHOLE_DATAGRAM_SNDBUF : SENDER_SNDBUF;
+    setIntOpt(fd, SOL_SOCKET, SO_SNDBUFFORCE, sndbuf, "SO_SNDBUFFORCE");
     parentPort?.postMessage({ type: "ready", tid: gettid() });
     let packets = 0;
     let errors = 0;
-    const start = process.hrtime.bigint();
-    const sleeper = new Int32Array(new SharedArrayBuffer(4));
+    const pace = pacer(d.ratePps);
     while (!stopped()) {
       const r = batch.send(fd);
       if (r > 0) packets += r;
@@ -83,12 +160,7 @@ function runSender(d: Extract<TrafficWorkerData, { role: "sender" }>): void {
       counters[base + SLOT_PACKETS] = packets;
       counters[base + SLOT_BYTES] = packets * d.size;
       counters[base + SLOT_ERRORS] = errors;
-      if (d.ratePps > 0) {
-        // pace to the asked offered load: sleep until this many packets are due
-        const dueNs = (packets / d.ratePps) * 1e9;
-        const aheadNs = dueNs - Number(process.hrtime.bigint() - start);
-        if (aheadNs > 50_000) Atomics.wait(sleeper, 0, 0, aheadNs / 1e6);
-      }
+      pace(packets);
     }
   } finally {
     batch.free();

@@ -10,6 +10,7 @@ import {
   CTRL_STOP,
   SLOT_ERRORS,
   SLOT_PACKETS,
+  SLOT_REFUSED,
   SLOT_WIDTH,
   type TrafficWorkerData,
   type WorkerMessage,
@@ -108,6 +109,11 @@ export class ThreadGroup {
 
   errors(): number[] {
     return Array.from({ length: this.size }, (_, i) => this.counters[i * SLOT_WIDTH + SLOT_ERRORS] ?? 0);
+  }
+
+  /** Frames a packet sender had refused by the device and sent again. */
+  refused(): number[] {
+    return Array.from({ length: this.size }, (_, i) => this.counters[i * SLOT_WIDTH + SLOT_REFUSED] ?? 0);
   }
 
   /** A message from a thread that failed after start, if any. */

@@ -72,6 +72,13 @@ export const libc = {
     vlen: number,
     flags: number,
   ) => number,
+  /** sendmmsg on a message vector given by address (memory from koffi.alloc, offsets into it). */
+  sendmmsgAt: lib.func("int sendmmsg(int fd, uintptr_t vec, unsigned int vlen, int flags)") as (
+    fd: number,
+    vec: bigint,
+    vlen: number,
+    flags: number,
+  ) => number,
   gettid: lib.func("int gettid(void)") as () => number,
   close: lib.func("int close(int fd)") as (fd: number) => number,
   setns: lib.func("int setns(int fd, int nstype)") as (fd: number, nstype: number) => number,
@@ -92,7 +99,10 @@ export const libc = {
   ) => unknown,
   mount: lib.func(
     "int mount(const char *src, const char *target, const char *fstype, unsigned long flags, void *data)",
-  ) as (src: string, target: string, fstype: string, flags: number, data: null) => number,
+  ) as (src: string | null, target: string, fstype: string | null, flags: number, data: null) => number,
+  unshare: lib.func("int unshare(int flags)") as (flags: number) => number,
+  chdir: lib.func("int chdir(const char *path)") as (path: string) => number,
+  flock: lib.func("int flock(int fd, int op)") as (fd: number, op: number) => number,
   umount2: lib.func("int umount2(const char *target, int flags)") as (
     target: string,
     flags: number,

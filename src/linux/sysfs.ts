@@ -4,42 +4,75 @@
  * have it. Writing it switches every NAPI of the device and the default of NAPIs created later.
  *
  * sysfs shows the devices of the network namespace it was mounted from, so for a device in a
- * named namespace napilab mounts a private sysfs instance from inside that namespace on a
- * temporary directory for the duration of the call, then detaches it (needs CAP_SYS_ADMIN).
+ * named namespace napilab mounts a sysfs instance from inside that namespace. That mount lives in
+ * a mount namespace of its own, made for the call by the calling thread alone
+ * (unshare(CLONE_NEWNS), propagation made private): the host's mount table never sees it, and when
+ * the process dies, even by SIGKILL, the namespace and the mount die with it. No directory is
+ * created anywhere: the private sysfs is mounted over /sys inside the private namespace.
  */
-import { mkdtempSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { HostError, InputError } from "../core/errors.js";
 import type { KernelThreaded } from "../core/vocabulary.js";
-import { check, libc } from "./libc.js";
+import { check, libc, SysError } from "./libc.js";
 import { isCurrentNetns, withNetns } from "./netns.js";
 
 const THREADED_NAMES: readonly KernelThreaded[] = ["disabled", "enabled", "busy-poll"];
 const MS_NOSUID = 2;
 const MS_NODEV = 4;
 const MS_NOEXEC = 8;
-const MNT_DETACH = 2;
+/** MS_REC | MS_PRIVATE: no mount event of ours propagates to the host's peer groups (mount(2)). */
+const MS_REC = 0x4000;
+const MS_PRIVATE = 1 << 18;
+/** CLONE_NEWNS for unshare(2)/setns(2) (include/uapi/linux/sched.h). */
+const CLONE_NEWNS = 0x00020000;
+
+function privileged<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof SysError && err.code === "EPERM")
+      throw new HostError(`${what}: needs CAP_SYS_ADMIN (run napilab as root)`);
+    throw err;
+  }
+}
 
 /**
  * Run `fn` with the path of a sysfs that shows the devices of `netns` (or of our own namespace).
- * The temporary mount is detached on every path.
+ * `fn` must be synchronous: while it runs, the calling thread is in a private mount namespace
+ * whose /sys is the other namespace's sysfs. Afterwards the thread goes back to the host's mount
+ * namespace (kernel `mntns_install`), which drops the private one and its mount.
  */
 export function withSysfs<T>(netns: string | undefined, fn: (sysfs: string) => T): T {
   if (netns === undefined || isCurrentNetns(netns)) return fn("/sys");
-  const dir = mkdtempSync(join(tmpdir(), "napilab-sysfs-"));
+  const cwd = process.cwd();
+  const hostMnt = openSync("/proc/thread-self/ns/mnt", "r");
   try {
-    withNetns(netns, () => {
-      if (libc.mount("sysfs", dir, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, null) < 0)
-        check(`mounting sysfs of network namespace '${netns}'`, -1);
-    });
+    privileged("creating a private mount namespace", () =>
+      check("unshare(CLONE_NEWNS)", libc.unshare(CLONE_NEWNS)),
+    );
     try {
-      return fn(dir);
+      check(
+        "making the private mount namespace private",
+        libc.mount(null, "/", null, MS_REC | MS_PRIVATE, null),
+      );
+      withNetns(netns, () =>
+        privileged(`mounting sysfs of network namespace '${netns}'`, () =>
+          check(
+            `mounting sysfs of network namespace '${netns}'`,
+            libc.mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, null),
+          ),
+        ),
+      );
+      const result = fn("/sys");
+      if (result instanceof Promise) throw new Error("withSysfs: fn must be synchronous");
+      return result;
     } finally {
-      libc.umount2(dir, MNT_DETACH);
+      // setns to the host's namespace resets root and cwd to its root: restore the cwd
+      check("returning to the host's mount namespace", libc.setns(hostMnt, CLONE_NEWNS));
+      libc.chdir(cwd);
     }
   } finally {
-    rmdirSync(dir);
+    closeSync(hostMnt);
   }
 }
 

@@ -1,23 +1,39 @@
 /** Helpers shared by the bench tests: run the built CLI, and look at what runs left on the host. */
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CLI } from "../support/cli.js";
 
 export { CLI, runCli } from "../support/cli.js";
-export const STATE_DIR = "/run/napilab/bench";
+/**
+ * Every bench test file records its runs in a state directory of its own (NAPILAB_STATE_DIR, which
+ * the CLIs it starts inherit), so it never meets another suite's or another user's runs and lock.
+ */
+export const STATE_DIR = join(tmpdir(), `napilab-test-state-${process.pid}`);
+process.env.NAPILAB_STATE_DIR = STATE_DIR;
+mkdirSync(STATE_DIR, { recursive: true });
+process.on("exit", () => rmSync(STATE_DIR, { recursive: true, force: true }));
 
 /** Start the CLI in the background (for signal tests); resolves its exit status. */
 export function startCli(args: string[]) {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
+  let stdout = "";
   child.stderr.on("data", (d: Buffer) => {
     stderr += d.toString();
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
-    (res) => {
-      child.on("exit", (code, signal) => res({ code, signal, stderr }));
-    },
-  );
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  const exited = new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stderr: string;
+    stdout: string;
+  }>((res) => {
+    child.on("close", (code, signal) => res({ code, signal, stderr, stdout }));
+  });
   return { child, exited };
 }
 

@@ -40,6 +40,31 @@ describe("napilab bench rejects bad input and leaves nothing behind", () => {
     });
   }
 
+  for (const [what, out, message] of [
+    ["a directory", "/tmp", /^napilab: --out '\/tmp' is a directory/],
+    [
+      "under /proc",
+      "/proc/nope/x.json",
+      /^napilab: --out '\/proc\/nope\/x.json': cannot create directory \/proc\/nope/,
+    ],
+    [
+      "a file as a directory",
+      "/etc/hostname/x.json",
+      /^napilab: --out '\/etc\/hostname\/x.json': \/etc\/hostname is not a directory/,
+    ],
+  ] as const) {
+    it(`rejects an --out path that is ${what} before measuring (exit 2, one line)`, () => {
+      const before = allNetns();
+      const r = runCli(["bench", "--quick", "--out", out, "--run-id-prefix", prefix], { timeoutMs: 20_000 });
+      assert.equal(r.signal, null, "did not finish in time");
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.equal(r.stdout, "");
+      assert.deepEqual(allNetns(), before);
+    });
+  }
+
   it("refuses busy-poll on a kernel without threaded busy-poll (exit 1)", {
     skip: busyPollSupported(),
   }, () => {

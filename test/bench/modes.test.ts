@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { setupMode } from "../../src/bench/modes.js";
 import { createTopology, destroyRun, newRunId, type Topology } from "../../src/bench/topology.js";
 import { listNapi } from "../../src/linux/index.js";
-import { cpusAllowed, namespacesWith } from "./helpers.js";
+import { cpusAllowed, namespacesWith, STATE_DIR } from "./helpers.js";
 
 /** rps_cpus of the receiving veth, read through ip netns exec (not through napilab's code). */
 function rpsMask(t: Topology): string {
@@ -69,10 +69,10 @@ describe("bench topology and modes (real kernel, root)", () => {
     const other = spawnSync("ip", ["netns", "add", `keep-${runId}`]);
     assert.equal(other.status, 0);
     try {
-      const removed = destroyRun(runId);
+      const { removed } = destroyRun(runId);
       assert.equal(removed.length, 2);
       assert.deepEqual(namespacesWith(runId), []);
-      assert.equal(existsSync(`/run/napilab/bench/${runId}.json`), false);
+      assert.equal(existsSync(`${STATE_DIR}/${runId}.json`), false);
       assert.equal(existsSync(`/run/netns/keep-${runId}`), true);
     } finally {
       spawnSync("ip", ["netns", "del", `keep-${runId}`]);

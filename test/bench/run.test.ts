@@ -57,10 +57,12 @@ describe("napilab bench --quick (real traffic, root)", () => {
     for (const c of doc.cells) {
       assert.ok(c.offeredPps > 1000, `${c.mode}/${c.flows}: offered ${c.offeredPps}`);
       assert.ok(c.deliveredPps > 0, `${c.mode}/${c.flows}: nothing delivered`);
-      // packets queued before the window opens may be read inside it: allow 2%
+      // datagrams queued before the window opens (veth ring 256, backlog 1000, ~300 per socket
+      // buffer) may be read inside it: on a slow or busy host that is more than a few percent
+      const queued = 256 + 1000 + 300 * c.flows + c.countSkew;
       assert.ok(
-        c.deliveredPps <= c.offeredPps * 1.02,
-        `${c.mode}/${c.flows}: ${c.deliveredPps} > ${c.offeredPps}`,
+        c.received <= c.sent * 1.02 + queued,
+        `${c.mode}/${c.flows}: received ${c.received} > sent ${c.sent}`,
       );
       for (const v of Object.values(c.drops)) assert.ok(v >= 0);
       // every datagram sent in the window is received or dropped at one of the counted places,

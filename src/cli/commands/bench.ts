@@ -7,19 +7,20 @@ import {
   type BenchMode,
   type BenchResult,
   busyPollSupported,
-  type Cell,
+  checkResultPath,
   cleanupLeftovers,
   defaultResultPath,
   MAX_UDP_PAYLOAD,
   parseBenchMode,
   RECEIVERS_PER_CPU,
+  RunAborted,
   runBench,
   saveResult,
 } from "../../bench/index.js";
+import { HostError } from "../../core/errors.js";
 import {
   formatCpuList,
   formatDuration,
-  formatRate,
   parseCpuList,
   parseDuration,
   parseInteger,
@@ -28,64 +29,12 @@ import {
   parseSize,
 } from "../../core/units.js";
 import { onlineCpus } from "../../linux/index.js";
-import { printJson, renderTable, startProgress } from "../output.js";
+import { printJson, startProgress } from "../output.js";
+import { cellTable, LEGEND, runNotes, wrap } from "./bench-table.js";
 import { registerCalibrate } from "./calibrate.js";
 
 const FULL = { sizes: [1, 256, 4096, 64000], flows: [1, 25, 50, 100, 200] };
 const QUICK = { modes: ["softirq", "threaded"] as BenchMode[], sizes: [256], flows: [1, 25] };
-
-function dropsText(c: Cell): string {
-  const d = c.drops;
-  return `${formatRate(d.ring)}/${formatRate(d.backlog)}/${formatRate(d.socket)}/${formatRate(d.reassembly)}`;
-}
-
-function cellRows(cells: Cell[]): string {
-  return renderTable(
-    [
-      "MODE",
-      "SIZE",
-      "FLOWS",
-      "OFFERED",
-      "DELIVERED",
-      "DELIV%",
-      "DROPS ring/backlog/sock/reasm",
-      "SQUEEZE",
-      "CPU(busy/softirq %)",
-      "RECV%",
-      "NAPI-KT%",
-      "SEND%",
-      "OTHER%",
-    ],
-    cells.map((c) => [
-      c.mode,
-      c.size,
-      c.flows,
-      `${formatRate(c.offeredPps)}pps`,
-      `${formatRate(c.deliveredPps)}pps`,
-      c.offeredPps > 0 ? `${Math.round((c.deliveredPps / c.offeredPps) * 100)}` : "-",
-      dropsText(c),
-      c.timeSqueeze,
-      c.perCpu.map((p) => `${p.cpu}:${Math.round(p.busyPct)}/${Math.round(p.softirqPct)}`).join(" "),
-      Math.round(c.receivers.cpuPct),
-      c.napiKthread ? Math.round(c.napiKthread.cpuPct) : "-",
-      Math.round(c.sender.cpuPct),
-    ]),
-    [
-      "left",
-      "right",
-      "right",
-      "right",
-      "right",
-      "right",
-      "right",
-      "right",
-      "left",
-      "right",
-      "right",
-      "right",
-    ],
-  );
-}
 
 function defaultCpus(): { rx: number[]; tx: number[] } {
   const online = onlineCpus();
@@ -117,10 +66,20 @@ export function registerBench(program: Command): void {
     .option("--tx-cpus <LIST>", "CPUs of the sender (default: the first online CPU)")
     .option("--rate <PPS>", "offered load to pace the sender to, e.g. 200k (default: flood)")
     .option("--batch <N>", "datagrams per sendmmsg call", "64")
+    .addOption(
+      new Option(
+        "--sender <KIND>",
+        "traffic generator: packet (AF_PACKET frames napilab builds, bypassing the qdisc) or udp " +
+          "(a UDP socket through the kernel's stack) (default: packet where the kernel allows)",
+      ).choices(["packet", "udp"] as const),
+    )
     .option("--quick", "a small sweep in under a minute: softirq and threaded, 256 bytes, 1 and 25 flows")
     .option("--out <FILE>", "where to save the result (default results/bench-<time>.json)")
     .option("--no-save", "do not save a result file")
-    .option("--cleanup", "remove what a crashed earlier run left behind (namespaces, veth), then exit")
+    .option(
+      "--cleanup",
+      "remove what a crashed earlier run left behind (namespaces, veth, stale sysfs mounts, its record), then exit",
+    )
     .option(
       "--json",
       'print one JSON document: {"cells":[{"mode","size","flows","offeredPps","deliveredPps",...}]}',
@@ -131,8 +90,16 @@ export function registerBench(program: Command): void {
       `
 Topology: namespaces napilab-<run>-tx and napilab-<run>-rx, a veth pair (nl-tx 198.18.0.1/30,
 nl-rx 198.18.0.2/30) with GRO on nl-rx so it has a NAPI instance. Everything is removed at the end,
-on errors, on Ctrl-C and on SIGTERM; a run killed outright is recorded under /run/napilab/bench and
-'napilab bench --cleanup' removes it. Nothing else on the host is touched.
+on errors, on Ctrl-C and on SIGTERM (the cells measured so far are printed and saved, marked
+incomplete, exit 130/143). Runs are recorded under /run/napilab/bench ($NAPILAB_STATE_DIR) and hold a
+lock there, so two runs never overlap; a run killed outright leaves its record, and
+'napilab bench --cleanup' removes its leftovers (keeping the record of anything it could not remove).
+Nothing else on the host is touched; --out is checked before anything is measured.
+
+Sender (--sender): packet (default where the kernel allows) builds Ethernet/IPv4/UDP frames itself
+and sends them on an AF_PACKET socket with PACKET_QDISC_BYPASS; udp sends through a UDP socket and
+the kernel's stack. Datagrams larger than the MTU (IP fragments) are held back while the veth ring
+is full instead of losing fragments: a lost fragment costs its whole datagram.
 
 Modes (set through napilab's own NAPI control, read back from the kernel for every cell):
   softirq        NAPI in softirq; RPS steers rx processing to the receivers' CPUs, where it
@@ -150,20 +117,31 @@ Examples:
   napilab bench --quick
   napilab bench --modes softirq,threaded --sizes 1,1438 --flows 1,25,100 --duration 3s
   napilab bench --quick --json > result.json
+  napilab bench --sender udp --sizes 1472,8000 --flows 1
   napilab bench --cleanup
 `,
     )
     .action(async (o) => {
       if (o.cleanup) {
         const r = cleanupLeftovers();
-        if (o.json) return printJson(r);
-        if (r.runs.length === 0) process.stdout.write("nothing to clean up\n");
-        else
-          process.stdout.write(
-            `removed run(s) ${r.runs.join(", ")}: ${r.removed.join(", ") || "state only"}\n`,
+        if (o.json) printJson(r);
+        else {
+          if (r.runs.length + r.mounts.length + r.failed.length + r.skippedLive.length === 0)
+            process.stdout.write("nothing to clean up\n");
+          if (r.runs.length > 0)
+            process.stdout.write(
+              `removed run(s) ${r.runs.join(", ")}: ${r.removed.join(", ") || "state only"}\n`,
+            );
+          if (r.mounts.length > 0)
+            process.stdout.write(`removed stale sysfs mount(s): ${r.mounts.join(", ")}\n`);
+          if (r.skippedLive.length > 0)
+            process.stdout.write(`left alone (still running): ${r.skippedLive.join(", ")}\n`);
+        }
+        if (r.failed.length > 0)
+          throw new HostError(
+            `could not remove ${r.failed.map((f) => `${f.what} (${f.why})`).join(", ")}; ` +
+              "their record is kept: run 'napilab bench --cleanup' again as root",
           );
-        if (r.skippedLive.length > 0)
-          process.stdout.write(`left alone (still running): ${r.skippedLive.join(", ")}\n`);
         return;
       }
       const cpus = defaultCpus();
@@ -195,8 +173,11 @@ Examples:
         txCpus: o.txCpus ? parseCpuList(o.txCpus) : cpus.tx,
         ratePps: o.rate !== undefined ? parseRate(o.rate, "--rate") : 0,
         batch: parseInteger(o.batch, "batch", 1, 1024),
+        ...(o.sender === undefined ? {} : { sender: o.sender }),
         ...(o.runIdPrefix === undefined ? {} : { runIdPrefix: o.runIdPrefix }),
       };
+      // a result must never be measured and then lost: check where it goes before measuring
+      const outPath = o.save && o.out !== undefined ? checkResultPath(o.out) : undefined;
       const progress = startProgress(opts.modes.length * opts.sizes.length * opts.flows.length, "bench");
       let result: BenchResult;
       try {
@@ -204,30 +185,34 @@ Examples:
       } finally {
         progress.stop();
       }
-      const path = o.save ? saveResult(result, o.out ?? defaultResultPath(result.startedAt)) : undefined;
-      if (o.json) return printJson(path ? { ...result, savedTo: path } : result);
-      process.stdout.write(
-        `napilab bench on ${result.host.kernel}: receivers on CPU ${formatCpuList(opts.rxCpus)}, ` +
-          `sender on CPU ${formatCpuList(opts.txCpus)}, ${formatDuration(opts.durationNs)} per cell\n`,
-      );
-      process.stdout.write(`${cellRows(result.cells)}\n`);
-      process.stdout.write(
-        "drops: ring = veth ptr_ring full, backlog = netdev_max_backlog, sock = socket buffer full, " +
-          "reasm = datagrams lost in IP reassembly; " +
-          "CPU n:busy/softirq from /proc/stat; RECV%/NAPI-KT%/SEND% = share of one CPU (schedstat), OTHER% = CPU time of the rx/tx CPUs used by other work\n",
-      );
-      const disturbed = result.cells.filter((c) => c.foreignPct >= 10);
-      if (disturbed.length > 0)
+      const target = o.save ? (outPath ?? defaultResultPath(result.startedAt)) : undefined;
+      let path: string | undefined;
+      let saveError: HostError | undefined;
+      if (target)
+        try {
+          path = saveResult(result, target);
+        } catch (err) {
+          if (!(err instanceof HostError)) throw err;
+          saveError = err;
+        }
+      if (o.json) printJson(path ? { ...result, savedTo: path } : result);
+      else {
         process.stdout.write(
-          `warning: other work on this host used up to ${Math.round(Math.max(...disturbed.map((c) => c.foreignPct)))}% ` +
-            `of a CPU in ${disturbed.length} of ${result.cells.length} cells (OTHER%); those figures are disturbed\n`,
+          `napilab bench on ${result.host.kernel}: receivers on CPU ${formatCpuList(opts.rxCpus)}, ` +
+            `sender on CPU ${formatCpuList(opts.txCpus)}, ${formatDuration(opts.durationNs)} per cell\n`,
         );
-      if (result.host.irqTimeAccounting === false)
-        process.stdout.write(
-          "note: this kernel has no CONFIG_IRQ_TIME_ACCOUNTING, so softirq work done while a receiver or the " +
-            "sender was running is counted in their share too\n",
+        process.stdout.write(`${cellTable(result.cells)}\n`);
+        process.stdout.write(`${wrap(LEGEND)}\n`);
+        for (const note of runNotes(result)) process.stdout.write(`${note}\n`);
+        if (path) process.stdout.write(`result saved to ${path}${result.complete ? "" : " (incomplete)"}\n`);
+      }
+      if (saveError) throw saveError;
+      if (result.error)
+        throw new HostError(
+          `${result.error} (in cell ${result.cells.length + 1} of ${result.plannedCells}; the cells before it were kept)`,
         );
-      if (path) process.stdout.write(`result saved to ${path}\n`);
+      if (result.interruptedBy)
+        throw new RunAborted(result.interruptedBy, result.cells.length, result.plannedCells);
     });
   registerCalibrate(program);
 }
