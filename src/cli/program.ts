@@ -5,6 +5,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { registerBench } from "./commands/bench.js";
 import { registerNapi } from "./commands/napi.js";
+import { registerReport } from "./commands/report.js";
 import { registerReproduce } from "./commands/reproduce.js";
 import { registerSim } from "./commands/sim.js";
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerSim(program);
   registerNapi(program);
   registerBench(program);
+  registerReport(program);
   return program;
 }
 
