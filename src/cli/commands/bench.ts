@@ -30,6 +30,7 @@ import {
 import { onlineCpus } from "../../linux/index.js";
 import { printJson, renderTable, startProgress } from "../output.js";
 import { registerCalibrate } from "./calibrate.js";
+import { checkHtmlPath, writeHtmlReport } from "./report.js";
 
 const FULL = { sizes: [1, 256, 4096, 64000], flows: [1, 25, 50, 100, 200] };
 const QUICK = { modes: ["softirq", "threaded"] as BenchMode[], sizes: [256], flows: [1, 25] };
@@ -125,6 +126,7 @@ export function registerBench(program: Command): void {
       "--json",
       'print one JSON document: {"cells":[{"mode","size","flows","offeredPps","deliveredPps",...}]}',
     )
+    .option("--html <FILE>", "also write the report with charts to FILE (as napilab report does)")
     .addOption(new Option("--run-id-prefix <P>", "prefix of the run id (used by tests)").hideHelp())
     .addHelpText(
       "after",
@@ -166,6 +168,7 @@ Examples:
           process.stdout.write(`left alone (still running): ${r.skippedLive.join(", ")}\n`);
         return;
       }
+      if (o.html) checkHtmlPath(o.html);
       const cpus = defaultCpus();
       const modes = o.modes
         ? parseList(o.modes, parseBenchMode)
@@ -198,6 +201,7 @@ Examples:
         progress.stop();
       }
       const path = o.save ? saveResult(result, o.out ?? defaultResultPath(result.startedAt)) : undefined;
+      if (o.html) await writeHtmlReport(o.html, [result], "this bench run");
       if (o.json) return printJson(path ? { ...result, savedTo: path } : result);
       process.stdout.write(
         `napilab bench on ${result.host.kernel}: receivers on CPU ${formatCpuList(opts.rxCpus)}, ` +

@@ -59,10 +59,18 @@ export interface Chart {
  * each SVG, and a page with several SVGs would otherwise point url(#clip1) at another chart's clip.
  */
 function prefixIds(svg: string, prefix: string): string {
+  // renumber in order of declaration: vega's gradient ids come from a process-wide counter, so
+  // keeping them would make the same report differ from one run to the next
+  const ids = new Map<string, string>();
+  for (const m of svg.matchAll(/\bid="([^"]+)"/g)) {
+    const id = m[1] as string;
+    if (!ids.has(id)) ids.set(id, `${prefix}-${ids.size + 1}`);
+  }
+  const rename = (id: string) => ids.get(id) ?? id;
   return svg
-    .replace(/\bid="([^"]+)"/g, (_, id) => `id="${prefix}-${id}"`)
-    .replace(/url\(#([^)]+)\)/g, (_, id) => `url(#${prefix}-${id})`)
-    .replace(/href="#([^"]+)"/g, (_, id) => `href="#${prefix}-${id}"`);
+    .replace(/\bid="([^"]+)"/g, (_, id) => `id="${rename(id)}"`)
+    .replace(/url\(#([^)]+)\)/g, (_, id) => `url(#${rename(id)})`)
+    .replace(/href="#([^"]+)"/g, (_, id) => `href="#${rename(id)}"`);
 }
 
 export interface RenderedChart {

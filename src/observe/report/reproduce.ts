@@ -166,7 +166,7 @@ export function reproduceSection(doc: ReproduceDoc, source: string, index: numbe
                 type: "quantitative",
                 title: "error (%)",
                 scale: { scheme: "blueorange", domainMid: 0, domain: symmetricDomain(seedPoints) },
-                legend: { gradientLength: 160 },
+                legend: { gradientLength: Math.max(80, Math.min(160, 30 * sizes.length)) },
               },
             },
           },

@@ -285,7 +285,7 @@ export function floodSection(floods: Named<FloodDoc>[], index = 0): Section {
         height: { step: 26 },
         mark: { type: "bar", stroke: "white", strokeWidth: 0.5 },
         encoding: {
-          y: { field: "cpu", type: "nominal", sort: cpuNames, title: null },
+          y: { field: "cpu", type: "nominal", sort: cpuNames, title: "simulated CPU" },
           x: {
             field: "pct",
             type: "quantitative",
