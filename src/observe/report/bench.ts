@@ -182,6 +182,9 @@ export function benchSection(bench: Named<BenchDoc>, cals: Named<CalibrationDoc>
     quality: (c.foreignPct ?? 0) >= DISTURBED_PCT ? DISTURBED : CLEAN,
   }));
 
+  // panels side by side while they fit the page (about 1000 px of plot beside the legend)
+  const barWidth = Math.min(460, Math.max(180, 18 * flows.length * modes.length));
+  const barColumns = Math.max(1, Math.min(sizes.length, Math.floor(1000 / (barWidth + 70))));
   const delivered: Chart = {
     id: `${id}-delivered`,
     caption:
@@ -198,10 +201,10 @@ export function benchSection(bench: Named<BenchDoc>, cals: Named<CalibrationDoc>
         title: null,
         header: { labelFontSize: 13, labelFontWeight: "bold" },
       },
-      columns: Math.min(sizes.length, 4),
+      columns: barColumns,
       resolve: { scale: { y: "independent" } },
       spec: {
-        width: Math.max(160, Math.min(260, 70 * flows.length * Math.max(1, modes.length / 2))),
+        width: barWidth,
         height: 220,
         mark: { type: "bar" },
         encoding: {
@@ -253,6 +256,12 @@ export function benchSection(bench: Named<BenchDoc>, cals: Named<CalibrationDoc>
     }),
   );
   const cpus = [...new Set(split.map((s) => s.cpu))];
+  const stacks = new Map<string, number>();
+  for (const x of split) {
+    const key = `${x.mode}|${x.cell}|${x.cpu}`;
+    stacks.set(key, (stacks.get(key) ?? 0) + x.pct);
+  }
+  const maxStack = Math.ceil(Math.max(0, ...stacks.values()));
   const cellsPerMode = new Set(cellOrder).size;
   const perCpu: Chart = {
     id: `${id}-cpu`,
@@ -264,25 +273,26 @@ export function benchSection(bench: Named<BenchDoc>, cals: Named<CalibrationDoc>
       $schema: SCHEMA,
       title: { text: "CPU time split per CPU, mode and cell", subtitle: "share of each CPU's time (%)" },
       data: { values: split },
+      // a row per mode, a column per CPU: each panel has room for a bar and a label per cell
       facet: {
         row: {
+          field: "mode",
+          type: "nominal",
+          sort: modes,
+          title: null,
+          header: { labelFontSize: 13, labelFontWeight: "bold", labelAngle: 0, labelAlign: "left" },
+        },
+        column: {
           field: "cpu",
           type: "nominal",
           sort: cpus,
           title: null,
           header: { labelFontSize: 12, labelFontWeight: "bold" },
         },
-        column: {
-          field: "mode",
-          type: "nominal",
-          sort: modes,
-          title: null,
-          header: { labelFontSize: 13, labelFontWeight: "bold" },
-        },
       },
       spec: {
-        width: Math.max(120, Math.min(260, 900 / modes.length, 22 * cellsPerMode)),
-        height: 160,
+        width: Math.max(160, Math.min(880 / cpus.length - 60, 26 * cellsPerMode)),
+        height: 140,
         mark: { type: "bar", stroke: "white", strokeWidth: 0.5 },
         encoding: {
           x: {
@@ -290,14 +300,15 @@ export function benchSection(bench: Named<BenchDoc>, cals: Named<CalibrationDoc>
             type: "ordinal",
             sort: [...new Set(cellOrder)],
             title: "payload × flows",
-            axis: { labelAngle: -45 },
+            axis: { labelAngle: cellsPerMode <= 2 ? 0 : cellsPerMode <= 6 ? -45 : -90 },
           },
           y: {
             field: "pct",
             type: "quantitative",
             stack: "zero",
             title: "CPU time (%)",
-            scale: { domain: [0, 100] },
+            // parts can overlap (see the caption): let a bar above 100% show it rather than clip it
+            scale: { domain: [0, Math.max(100, maxStack)] },
           },
           color: { field: "part", type: "nominal", title: "CPU time in", scale: partScale },
           order: { field: "order", type: "quantitative" },
