@@ -16,7 +16,7 @@ import { runCli } from "../support/cli.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SHOTS = resolve("test-output/report");
-const BENCH = "test/observe/report-fixtures/bench-quick.json";
+const BENCH = "test/observe/report-fixtures/bench.json";
 const dir = mkdtempSync(join(tmpdir(), "napilab-report-browser-"));
 
 function cli(args: string[]): string {

@@ -21,7 +21,7 @@ import {
 } from "../../src/observe/report/index.js";
 import { runCli } from "../support/cli.js";
 
-const BENCH = "test/observe/report-fixtures/bench-quick.json";
+const BENCH = "test/observe/report-fixtures/bench.json";
 const META = {
   command: "napilab report x.json -o y.html",
   version: "9.9.9",
@@ -196,7 +196,7 @@ describe("napilab report (CLI)", () => {
     assert.equal(doc.charts, 2);
     const html = readFileSync(out, "utf8");
     assert.match(html, /<svg /);
-    assert.match(html, /napilab report test\/observe\/report-fixtures\/bench-quick\.json -o /);
+    assert.match(html, /napilab report test\/observe\/report-fixtures\/bench\.json -o /);
   });
 
   it("bad input: one napilab: line, exit 2, nothing written", () => {
