@@ -8,8 +8,11 @@ import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import type { z } from "zod";
+import type { Calibration } from "../../src/bench/calibrate.js";
+import type { BenchResult } from "../../src/bench/run.js";
 import { InputError } from "../../src/core/errors.js";
-import { runFlood } from "../../src/model/flood.js";
+import { type FloodResult, runFlood } from "../../src/model/flood.js";
 import { loadProfile } from "../../src/model/profile.js";
 import {
   buildReport,
@@ -19,7 +22,14 @@ import {
   readInput,
   shellQuote,
 } from "../../src/observe/report/index.js";
+import type { benchSchema, calibrationSchema, floodSchema } from "../../src/observe/report/inputs.js";
 import { runCli } from "../support/cli.js";
+
+// The report's schemas against the types of what napilab writes: if a producer drops or retypes a
+// field the report draws, this stops compiling (tsc runs before the tests).
+export const benchFits = (r: BenchResult): z.input<typeof benchSchema> => r;
+export const floodFits = (r: FloodResult): z.input<typeof floodSchema> => r;
+export const calibrationFits = (r: Calibration): z.input<typeof calibrationSchema> => r;
 
 const BENCH = "test/observe/report-fixtures/bench.json";
 const META = {
