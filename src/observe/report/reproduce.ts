@@ -121,8 +121,8 @@ export function reproduceSection(doc: ReproduceDoc, source: string, index: numbe
   const heat: Chart = {
     id: `${id}-error`,
     caption:
-      "Model minus seed, in percent of the seed's figure, for every cell the seed gives (blank: no seed " +
-      "figure). Orange: the model delivers more than the seed measured; blue: less.",
+      "Model minus seed, in percent of the seed's figure, for every cell the seed gives (sizes the seed " +
+      "leaves out have no row). Orange: the model delivers more than the seed measured; blue: less.",
     spec: {
       $schema: "https://vega.github.io/schema/vega-lite/v6.json",
       title: {
