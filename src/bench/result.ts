@@ -1,13 +1,5 @@
 /** Saving and loading bench results: one JSON document per run, the input of `napilab calibrate`. */
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { HostError, InputError } from "../core/errors.js";
 import { readJsonFile } from "../core/files.js";

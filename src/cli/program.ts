@@ -6,6 +6,7 @@ import { Command } from "@commander-js/extra-typings";
 import { registerBench } from "./commands/bench.js";
 import { registerNapi } from "./commands/napi.js";
 import { registerPolicy } from "./commands/policy.js";
+import { registerReport } from "./commands/report.js";
 import { registerReproduce } from "./commands/reproduce.js";
 import { registerSim } from "./commands/sim.js";
 
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerNapi(program);
   registerPolicy(program);
   registerBench(program);
+  registerReport(program);
   return program;
 }
 

@@ -89,7 +89,13 @@ export interface FloodResult {
   sockets: { flow: number; deliveredPps: number; dropsPps: number }[];
   tasks: { name: string; cpu: number; runPct: number; waitMs: number; slices: number; wakeups: number }[];
   napis: { name: string; mode: NapiMode; polls: number; packets: number; irqs: number }[];
-  latency: { p50Us: number; p99Us: number; samples: number };
+  latency: {
+    p50Us: number;
+    p99Us: number;
+    samples: number;
+    /** Wire-to-recv() latency at LATENCY_QUANTILES, for plotting the distribution. */
+    quantiles: { q: number; us: number }[];
+  };
   sim: { events: number; simulatedNs: number; datagrams: number; wallMs: number };
 }
 
@@ -321,6 +327,7 @@ export function runFlood(o: FloodOptions): FloodResult {
       p50Us: round2(latency.quantile(0.5) / 1000),
       p99Us: round2(latency.quantile(0.99) / 1000),
       samples: latency.total,
+      quantiles: LATENCY_QUANTILES.map((q) => ({ q, us: round2(latency.quantile(q) / 1000) })),
     },
     sim: {
       events: q.processed - eventsBase,
@@ -330,6 +337,11 @@ export function runFlood(o: FloodOptions): FloodResult {
     },
   };
 }
+
+/** Quantiles reported for the latency distribution (dense in the tail, where modes differ). */
+export const LATENCY_QUANTILES = [
+  0.001, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1,
+] as const;
 
 function round2(x: number): number {
   return Math.round(x * 100) / 100;

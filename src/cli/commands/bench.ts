@@ -32,6 +32,7 @@ import { onlineCpus } from "../../linux/index.js";
 import { printJson, startProgress } from "../output.js";
 import { cellTable, LEGEND, runNotes, wrap } from "./bench-table.js";
 import { registerCalibrate } from "./calibrate.js";
+import { checkHtmlPath, writeHtmlReport } from "./report.js";
 
 const FULL = { sizes: [1, 256, 4096, 64000], flows: [1, 25, 50, 100, 200] };
 const QUICK = { modes: ["softirq", "threaded"] as BenchMode[], sizes: [256], flows: [1, 25] };
@@ -84,6 +85,7 @@ export function registerBench(program: Command): void {
       "--json",
       'print one JSON document: {"cells":[{"mode","size","flows","offeredPps","deliveredPps",...}]}',
     )
+    .option("--html <FILE>", "also write the report with charts to FILE (as napilab report does)")
     .addOption(new Option("--run-id-prefix <P>", "prefix of the run id (used by tests)").hideHelp())
     .addHelpText(
       "after",
@@ -144,6 +146,7 @@ Examples:
           );
         return;
       }
+      if (o.html) checkHtmlPath(o.html);
       const cpus = defaultCpus();
       const modes =
         o.modes !== undefined
@@ -195,6 +198,7 @@ Examples:
           if (!(err instanceof HostError)) throw err;
           saveError = err;
         }
+      if (o.html && result.cells.length > 0) await writeHtmlReport(o.html, [result], "this bench run");
       if (o.json) printJson(path ? { ...result, savedTo: path } : result);
       else {
         process.stdout.write(

@@ -18,6 +18,7 @@ import {
 import { SEED_CONFIGS, senderRateDps, validateSeedCell } from "../../model/seed.js";
 import { lineRateDps, udpFraming } from "../../model/wire.js";
 import { printJson, renderTable, startProgress } from "../output.js";
+import { checkHtmlPath, writeHtmlReport } from "./report.js";
 
 const DEFAULT_SIZES = "1,64,256,1438,4096,64000";
 const DEFAULT_FLOWS = "1,25,50,100,200";
@@ -98,6 +99,7 @@ export function registerReproduce(program: Command): void {
     .option("--jobs <n>", "worker threads (default: one per CPU core)")
     .option("--seed <n>", "random seed", "1")
     .option("--json", "print one JSON document")
+    .option("--html <FILE>", "also write the report with charts to FILE (as napilab report does)")
     .addHelpText(
       "after",
       `
@@ -111,6 +113,7 @@ Examples:
   napilab reproduce                                  # the full default table, about 12 s on 2 cores
   napilab reproduce --sizes 1,256 --flows 1,25,200   # a part of it
   napilab reproduce --json > table.json
+  napilab reproduce --html reproduce.html            # the table, plus charts in one HTML page
 
 Output: kpps per configuration with the delta against vanilla (the seed's layout), the seed's figure
 and the model's error where the seed gives one, the mean absolute percentage error per configuration,
@@ -130,6 +133,7 @@ and checks of the trend the seed shows. --json prints {"rows":[{"size","flows","
         );
       const jobs = o.jobs ? parseInteger(o.jobs, "--jobs", 0, 256) : cpus().length;
       const seed = parseInteger(o.seed, "--seed", 0, 2 ** 32 - 1);
+      if (o.html) checkHtmlPath(o.html);
       for (const size of sizes)
         for (const f of flows) validateSeedCell({ profile, size, flows: f, config: "vanilla" });
       const total = sizes.length * flows.length * SEED_CONFIGS.length;
@@ -147,24 +151,25 @@ and checks of the trend the seed shows. --json prints {"rows":[{"size","flows","
       const line = (size: number) =>
         lineRateDps(udpFraming(size, profile.figures.mtu), profile.figures.wireBitsPerSecond) / 1000;
       const checks = trendChecks(r.rows, line);
-      if (o.json) {
-        printJson({
-          profile: profile.name,
-          rows: r.rows.map((row) => ({
-            size: row.size,
-            flows: row.flows,
-            vanilla: row.vanilla,
-            guestThreaded: row.guestThreaded,
-            bothThreaded: row.bothThreaded,
-            seed: row.seed ?? null,
-            error: row.error ?? null,
-            offeredKpps: Math.round(senderRateDps(profile, row.size, row.flows) / 100) / 10,
-          })),
-          mape: r.mape,
-          cellsCompared: r.cellsCompared,
-          trend: checks,
-          wallMs: r.wallMs,
-        });
-      } else printTable(r, checks, profile.name);
+      const doc = {
+        profile: profile.name,
+        rows: r.rows.map((row) => ({
+          size: row.size,
+          flows: row.flows,
+          vanilla: row.vanilla,
+          guestThreaded: row.guestThreaded,
+          bothThreaded: row.bothThreaded,
+          seed: row.seed ?? null,
+          error: row.error ?? null,
+          offeredKpps: Math.round(senderRateDps(profile, row.size, row.flows) / 100) / 10,
+        })),
+        mape: r.mape,
+        cellsCompared: r.cellsCompared,
+        trend: checks,
+        wallMs: r.wallMs,
+      };
+      if (o.html) await writeHtmlReport(o.html, [doc], "this reproduce run");
+      if (o.json) printJson(doc);
+      else printTable(r, checks, profile.name);
     });
 }

@@ -19,6 +19,7 @@ import { NAPI_MODES, parseNapiMode } from "../../core/vocabulary.js";
 import { type FloodOptions, type FloodResult, runFlood, validateFlood } from "../../model/flood.js";
 import { FAIR_CLASSES, loadProfile, SOFTIRQ_POLICIES, type SoftirqPolicy } from "../../model/profile.js";
 import { printJson, renderTable, startProgress } from "../output.js";
+import { checkHtmlPath, writeHtmlReport } from "./report.js";
 
 /** Most flows one simulated flood takes (each is a socket and a receiver task in the model). */
 export const MAX_FLOWS = 10_000;
@@ -150,6 +151,7 @@ export function registerSim(program: Command): void {
     .option("--profile <name>", "cost profile from profiles/ (or a path to a JSON file)", "default")
     .option("--seed <n>", "random seed (same seed and input give the same output)", "1")
     .option("--json", "print one JSON document")
+    .option("--html <FILE>", "also write the report with charts to FILE (as napilab report does)")
     .addHelpText(
       "after",
       `
@@ -164,7 +166,8 @@ sockets (like RcvbufErrors), wire-to-recv() latency, the per-CPU time split and 
 With --json one object with offeredPps, deliveredPps, drops, cpu, softnet, sockets, tasks, napis,
 latency (with --sweep: {"sweep": [...]})`,
     )
-    .action((o) => {
+    .action(async (o) => {
+      if (o.html) checkHtmlPath(o.html);
       const profile = loadProfile(o.profile);
       const cpus = parseInteger(o.cpus, "--cpus", 1, 256);
       const base: FloodOptions = {
@@ -200,6 +203,7 @@ latency (with --sweep: {"sweep": [...]})`,
         results.push(runFlood({ ...base, ratePps, onProgress }));
       });
       progress.stop();
+      if (o.html) await writeHtmlReport(o.html, [o.sweep ? { sweep: results } : results[0]], "this sim run");
       if (o.json) printJson(o.sweep ? { sweep: results } : results[0]);
       else if (o.sweep) printSweep(results);
       else printFlood(results[0] as FloodResult);
