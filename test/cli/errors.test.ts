@@ -165,7 +165,7 @@ describe("one error convention for every command", () => {
         args,
         runCli(args, { timeoutMs: 60_000 }),
         // commander reports a missing mandatory option before an unknown one
-        /unknown option '--no-such-option'|required option '--\S+ <\w+>' not specified/,
+        /unknown option '--no-such-option'|required option '(-\w, )?--\S+ <\w+>' not specified/,
       );
     });
   }

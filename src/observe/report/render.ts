@@ -3,8 +3,15 @@
  * a Vega spec, and a headless vega View (renderer "none", so no canvas is needed) renders it with
  * toSVG(). The result is inlined into the page, so the report draws without JavaScript or network.
  */
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
+
+// vega and vega-lite are loaded on the first chart, not when the CLI starts: every command imports
+// this module (for --html), and loading them costs about a second of start-up
+let libs: Promise<[typeof import("vega"), typeof import("vega-lite")]> | undefined;
+function loadVega(): Promise<[typeof import("vega"), typeof import("vega-lite")]> {
+  libs ??= Promise.all([import("vega"), import("vega-lite")]);
+  return libs;
+}
 
 /**
  * Okabe & Ito's palette, safe for the common colour-vision deficiencies, in an order that keeps the
@@ -81,6 +88,7 @@ export interface RenderedChart {
 
 /** Render one chart to an SVG string (deterministic: same spec, same SVG). */
 export async function renderSvg(chart: Chart): Promise<RenderedChart> {
+  const [vega, { compile }] = await loadVega();
   const warnings: string[] = [];
   // collect warnings instead of printing them: a report's stderr is for the user's errors
   const logger = vega.logger(vega.Warn, undefined, (method, _level, args) => {
