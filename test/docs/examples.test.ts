@@ -4,7 +4,9 @@
  * no longer matches what the page shows.
  */
 import assert from "node:assert/strict";
-import { basename } from "node:path";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { after, describe, it } from "node:test";
 import {
   type Bed,
@@ -16,6 +18,12 @@ import {
 } from "../../scripts/lib/doc-examples.js";
 
 const isRoot = process.getuid?.() === 0;
+
+// the bench example records its run in a state directory of this test's own, so a bench running
+// elsewhere on the host neither blocks it nor is touched by it
+const stateDir = mkdtempSync(join(tmpdir(), "napilab-docs-state-"));
+process.env.NAPILAB_STATE_DIR = stateDir;
+after(() => rmSync(stateDir, { recursive: true, force: true }));
 
 describe("docs/commands examples match the program", () => {
   it("every command page carries real examples", () => {
