@@ -10,6 +10,8 @@ command -v ethtool >/dev/null || need+=(ethtool)
 command -v iperf3 >/dev/null || need+=(iperf3)
 command -v ps >/dev/null || need+=(procps)
 command -v setpriv >/dev/null || need+=(util-linux)
+# tmux: the observe tests drive `napilab top` in a real terminal
+command -v tmux >/dev/null || need+=(tmux)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-system-deps: need root to install: ${need[*]}" >&2
@@ -19,4 +21,4 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-echo "system dependencies present: ip, ethtool, iperf3, setpriv"
+echo "system dependencies present: ip, ethtool, iperf3, setpriv, tmux"

@@ -4,9 +4,11 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { registerBench } from "./commands/bench.js";
+import { registerExporter } from "./commands/exporter.js";
 import { registerNapi } from "./commands/napi.js";
 import { registerReproduce } from "./commands/reproduce.js";
 import { registerSim } from "./commands/sim.js";
+import { registerTop } from "./commands/top.js";
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
   registerSim(program);
   registerNapi(program);
   registerBench(program);
+  registerTop(program);
+  registerExporter(program);
   return program;
 }
 
