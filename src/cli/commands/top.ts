@@ -2,7 +2,7 @@
  * `napilab top`: the rx path as the scheduler sees it, live, per NAPI and per CPU, with diagnoses.
  * Thin layer over src/observe: parse options, then run the live view or print one sample.
  */
-import { type Command, Option } from "@commander-js/extra-typings";
+import type { Command } from "@commander-js/extra-typings";
 import { InputError } from "../../core/errors.js";
 import { formatDuration, parseDuration, parseInteger } from "../../core/units.js";
 import { renderScreen, type SortKey } from "../../observe/render.js";
@@ -33,9 +33,7 @@ export function registerTop(program: Command): void {
       "live view of the rx path: per NAPI (mode, kthread, CPU now, CPU%, wait%, pps), per CPU (softirq, ksoftirqd, NAPI threads, drops, squeezes) and diagnoses",
     )
     .option("--interval <T>", "refresh every T (e.g. 1s, 500ms; plain numbers are seconds)", "1s")
-    .addOption(
-      new Option("--sort <KEY>", "initial sort of the NAPI rows").choices(Object.keys(SORTS)).default("cpu"),
-    )
+    .option("--sort <KEY>", "initial sort of the NAPI rows: cpu, wait, pps or name", "cpu")
     .option("--once", "measure over --window, print one sample and exit")
     .option("--window <T>", "measurement window of --once", "1s")
     .option("-n, --iterations <N>", "exit after N refreshes (like top -n)")
@@ -67,7 +65,8 @@ export function registerTop(program: Command): void {
       const windowNs = durationOption(o.window, "--window", 50e6, 60e9);
       const iterations =
         o.iterations === undefined ? undefined : parseInteger(o.iterations, "--iterations", 1);
-      const sort = SORTS[o.sort] as SortKey;
+      const sort = SORTS[o.sort];
+      if (sort === undefined) throw new InputError(`invalid --sort '${o.sort}': use cpu, wait, pps or name`);
       if (o.json && !o.once) throw new InputError("--json needs --once (the live view is for terminals)");
       const opts = { netns: o.netns, procRoot: o.procRoot };
       if (o.once) {
