@@ -37,7 +37,7 @@ export interface Thresholds {
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
   busyThreadPct: 10,
-  idleCpuPct: 40,
+  idleCpuPct: 30,
   ksoftirqdPct: 80,
   starvedWaitPct: 5,
 };

@@ -16,11 +16,11 @@ export interface ListenAddress {
 
 export const DEFAULT_LISTEN = "127.0.0.1:9977";
 
-/** Parse HOST:PORT (IPv6 hosts in brackets: [::1]:9977); a bare :PORT means loopback. */
+/** Parse HOST:PORT (IPv6 hosts in brackets: [::1]:9977); a bare :PORT means loopback, port 0 any free port. */
 export function parseListen(text: string): ListenAddress {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]*)):(\d{1,5})$/.exec(text.trim());
   const port = Number(m?.[3]);
-  if (!m || !Number.isInteger(port) || port < 1 || port > 65535)
+  if (!m || !Number.isInteger(port) || port > 65535)
     throw new InputError(`invalid --listen '${text}': expected HOST:PORT, e.g. 127.0.0.1:9977 or [::1]:9977`);
   const host = m[1] ?? (m[2] === "" || m[2] === undefined ? "127.0.0.1" : m[2]);
   return { host, port };
