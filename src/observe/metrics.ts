@@ -4,13 +4,37 @@
  * current values. Per-NAPI series are labelled {device, queue, napi_id}: device and queue outlive a
  * NAPI's re-creation, napi_id tells instances apart; the kthread pid is deliberately not a label.
  */
-import { Counter, Gauge, Registry } from "prom-client";
+import { type Metric, Registry } from "prom-client";
 import { formatCpuList } from "../core/units.js";
 import type { Sample } from "./sampler.js";
 
 const NAPI_LABELS = ["device", "queue", "napi_id"] as const;
 const CPU_LABEL = ["cpu"] as const;
 const THREADED_VALUE = { disabled: 0, enabled: 1, "busy-poll": 2 } as const;
+
+type Value = { labels: Record<string, string>; value: number };
+
+/**
+ * A metric whose values are read off the latest sample when the registry renders it: the
+ * registry's metric contract (name, help, type, aggregator, get()). prom-client's Counter has no
+ * set() for kernel counters read as absolute values, and resetting and re-adding every label set
+ * on each scrape costs more than rendering them.
+ */
+class SampleMetric {
+  readonly aggregator = "sum";
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: "counter" | "gauge",
+    private readonly fill: (push: (v: Value) => void) => void,
+  ) {}
+
+  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Value[] }> {
+    const values: Value[] = [];
+    this.fill((v) => values.push(v));
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+}
 
 /** A registry whose every metric reads the latest sample given to `update`. */
 export class ObserveMetrics {
@@ -19,48 +43,31 @@ export class ObserveMetrics {
   private scrapeSeconds = 0;
 
   constructor() {
-    const r = [this.registry];
     const latest = () => this.sample;
     const napiLabels = (n: Sample["snapshot"]["napis"][number]) => ({
       device: n.ifname,
       queue: n.rxQueues.length ? formatCpuList(n.rxQueues) : "",
       napi_id: String(n.id),
     });
-    // counters are set from absolute kernel values: reset, then add the current value
-    const counter = <L extends string>(
-      name: string,
-      help: string,
-      labelNames: readonly L[],
-      fill: (s: Sample, set: (labels: Record<L, string>, v: number) => void) => void,
-    ) =>
-      new Counter({
-        name,
-        help,
-        labelNames,
-        registers: r,
-        collect() {
-          this.reset();
+    const add =
+      (type: "counter" | "gauge") =>
+      <L extends string>(
+        name: string,
+        help: string,
+        _labelNames: readonly L[],
+        fill: (s: Sample, set: (labels: Record<L, string>, v: number) => void) => void,
+      ) => {
+        const metric = new SampleMetric(name, help, type, (push) => {
           const s = latest();
-          if (s) fill(s, (labels, v) => this.inc(labels as never, Math.max(0, v)));
-        },
-      });
-    const gauge = <L extends string>(
-      name: string,
-      help: string,
-      labelNames: readonly L[],
-      fill: (s: Sample, set: (labels: Record<L, string>, v: number) => void) => void,
-    ) =>
-      new Gauge({
-        name,
-        help,
-        labelNames,
-        registers: r,
-        collect() {
-          this.reset();
-          const s = latest();
-          if (s) fill(s, (labels, v) => this.set(labels as never, v));
-        },
-      });
+          if (s)
+            fill(s, (labels, value) =>
+              push({ labels, value: type === "counter" ? Math.max(0, value) : value }),
+            );
+        });
+        this.registry.registerMetric(metric as unknown as Metric);
+      };
+    const counter = add("counter");
+    const gauge = add("gauge");
 
     const threads = (s: Sample) => s.snapshot.napis.filter((n) => n.task?.sched);
     counter(
@@ -81,15 +88,10 @@ export class ObserveMetrics {
     );
     counter(
       "napilab_napi_thread_context_switches_total",
-      "Context switches of the NAPI kthread (/proc/<pid>/status), by kind",
-      [...NAPI_LABELS, "kind"] as const,
+      "Times the NAPI kthread was switched onto a CPU (/proc/<pid>/schedstat field 3)",
+      NAPI_LABELS,
       (s, set) => {
-        for (const n of s.snapshot.napis) {
-          const st = n.task?.status;
-          if (!st) continue;
-          set({ ...napiLabels(n), kind: "voluntary" }, st.voluntarySwitches);
-          set({ ...napiLabels(n), kind: "involuntary" }, st.involuntarySwitches);
-        }
+        for (const n of threads(s)) set(napiLabels(n), n.task?.sched?.slices ?? 0);
       },
     );
     gauge(
@@ -114,8 +116,7 @@ export class ObserveMetrics {
       "Number of CPUs the NAPI kthread may run on (Cpus_allowed_list)",
       NAPI_LABELS,
       (s, set) => {
-        for (const n of s.snapshot.napis)
-          if (n.task?.status?.cpusAllowed) set(napiLabels(n), n.task.status.cpusAllowed.length);
+        for (const n of s.snapshot.napis) if (n.pid !== null && n.cpus) set(napiLabels(n), n.cpus.length);
       },
     );
     counter(
@@ -273,15 +274,12 @@ export class ObserveMetrics {
         for (const d of s.diagnoses) set({ kind: d.kind, subject: d.subject }, 1);
       },
     );
-    const self = this;
-    new Gauge({
-      name: "napilab_scrape_duration_seconds",
-      help: "Wall time napilab took to sample the kernel for this scrape",
-      registers: r,
-      collect() {
-        this.set(self.scrapeSeconds);
-      },
-    });
+    gauge(
+      "napilab_scrape_duration_seconds",
+      "Wall time napilab took to sample the kernel for this scrape",
+      [],
+      (_s, set) => set({}, this.scrapeSeconds),
+    );
   }
 
   /** Make `s` the sample every metric reports; `seconds` is how long taking it took. */

@@ -1,13 +1,22 @@
 /**
  * Where the observe pillar learns which NAPI instances exist: the live kernel through src/linux's
- * discovery (netdev napi-get + queue-get, `listNapi`) plus per-queue counters (qstats-get), or a
- * fixture file that stands in for them when the /proc tree is a fixture too.
+ * netdev netlink client (napi-get, queue-get and qstats-get dumps on one session kept open) and
+ * the kthreads' CPU affinity (sched_getaffinity), or a fixture file that stands in for them when
+ * the /proc tree is a fixture too.
  */
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { z } from "zod";
-import { InputError } from "../core/errors.js";
+import { HostError, InputError } from "../core/errors.js";
 import { KERNEL_THREADED_NAMES, type KernelThreaded } from "../core/vocabulary.js";
-import { listNapi, NetdevClient, withNetns } from "../linux/index.js";
+import {
+  getAffinity,
+  libc,
+  NETNS_DIR,
+  NetdevClient,
+  netnsPath,
+  SysError,
+  withNetns,
+} from "../linux/index.js";
 import { dumpRxQueueStats, type QueueCounters } from "./qstats.js";
 
 /** One NAPI instance, as discovery reports it (before /proc is read for its kthread). */
@@ -19,6 +28,8 @@ export interface NapiRecord {
   pid: number | null;
   rxQueues: number[];
   irq: number | null;
+  /** CPUs the kthread may run on; null without a kthread (or when it exited meanwhile). */
+  cpus: number[] | null;
 }
 
 export interface NapiSource {
@@ -27,28 +38,71 @@ export interface NapiSource {
   close(): void;
 }
 
-/** The live host (or a named namespace): one persistent netdev session for qstats, listNapi for NAPIs. */
+function ifName(ifindex: number, cache: Map<number, string>): string {
+  const known = cache.get(ifindex);
+  if (known) return known;
+  const buf = Buffer.alloc(16);
+  const name =
+    libc.if_indextoname(ifindex, buf) === null
+      ? `if${ifindex}`
+      : buf.toString("utf8", 0, buf.indexOf(0) === -1 ? 16 : buf.indexOf(0));
+  cache.set(ifindex, name);
+  return name;
+}
+
+/**
+ * The live host, or a named namespace. The netlink session is opened once inside the namespace
+ * (a socket stays in the namespace it was created in); each read checks the namespace still exists,
+ * so a deleted namespace is reported instead of being kept alive by our socket.
+ */
 export function liveNapiSource(netns: string | undefined): NapiSource {
   let client: NetdevClient | undefined;
+  if (netns !== undefined) netnsPath(netns); // a bad name fails before anything is opened
+  const close = () => {
+    client?.close();
+    client = undefined;
+  };
   return {
     read() {
-      const napis = listNapi({ netns }).map((n) => ({
-        ifname: n.ifname,
-        ifindex: n.ifindex,
-        id: n.id,
-        threaded: n.threaded,
-        pid: n.pid,
-        rxQueues: n.rxQueues ?? [],
-        irq: n.irq,
-      }));
-      // the socket stays in the namespace it was opened in, so it is opened there once
-      client ??= withNetns(netns, () => new NetdevClient());
-      return { napis, queues: dumpRxQueueStats(client) };
+      if (netns !== undefined && !existsSync(`${NETNS_DIR}/${netns}`)) {
+        close();
+        throw new HostError(`network namespace '${netns}' is gone`);
+      }
+      try {
+        return withNetns(netns, () => {
+          client ??= new NetdevClient();
+          const raws = client.dumpNapi();
+          const links = client.dumpQueues();
+          const queues = dumpRxQueueStats(client);
+          const names = new Map<number, string>();
+          const napis = raws.map((n) => {
+            let cpus: number[] | null = null;
+            if (n.pid !== null)
+              try {
+                cpus = getAffinity(n.pid);
+              } catch {
+                cpus = null; // the kthread exited between the dump and now
+              }
+            return {
+              ifname: ifName(n.ifindex, names),
+              ifindex: n.ifindex,
+              id: n.id,
+              threaded: n.threaded ?? (n.pid !== null ? "enabled" : "disabled"),
+              pid: n.pid,
+              rxQueues: (links.get(n.id)?.rx ?? []).sort((a, b) => a - b),
+              irq: n.irq,
+              cpus,
+            } satisfies NapiRecord;
+          });
+          napis.sort((a, b) => a.ifindex - b.ifindex || a.id - b.id);
+          return { napis, queues };
+        });
+      } catch (err) {
+        if (err instanceof SysError) throw new HostError(err.message);
+        throw err;
+      }
     },
-    close() {
-      client?.close();
-      client = undefined;
-    },
+    close,
   };
 }
 
@@ -66,6 +120,7 @@ const FixtureSchema = z.object({
       pid: z.number().int().positive().nullable(),
       rxQueues: z.array(z.number().int().nonnegative()).default([]),
       irq: z.number().int().nonnegative().nullable().default(null),
+      cpus: z.array(z.number().int().nonnegative()).nullable().default(null),
     }),
   ),
   queues: z

@@ -39,8 +39,8 @@ export interface NapiView {
   pps: number | null;
   /** Where pps comes from: per-queue qstats, the device counters, or nowhere. */
   ppsSource: "qstats" | "device" | null;
-  /** Cumulative counters (for the exporter): kthread run/wait ns, switches. */
-  totals: { runNs: number; waitNs: number; voluntary: number; involuntary: number } | null;
+  /** Cumulative counters of the kthread: run and run-queue wait ns, times switched in. */
+  totals: { runNs: number; waitNs: number; switches: number } | null;
 }
 
 export interface CpuView {
@@ -91,25 +91,32 @@ function napiKey(n: { ifindex: number; id: number; pid: number | null }): string
 function taskDelta(a: TaskSample | null | undefined, b: TaskSample | null, intervalNs: number) {
   if (!a?.sched || !b?.sched || a.pid !== b.pid) return null;
   const perSec = intervalNs > 0 ? 1e9 / intervalNs : 0;
-  const sw = (t: TaskSample) => (t.status ? t.status.voluntarySwitches + t.status.involuntarySwitches : null);
-  const swA = sw(a);
-  const swB = sw(b);
   return {
     cpuPct: pct(inc(a.sched.runNs, b.sched.runNs), intervalNs),
     waitPct: pct(inc(a.sched.waitNs, b.sched.waitNs), intervalNs),
-    switchesPerSec: swA === null || swB === null ? null : inc(swA, swB) * perSec,
+    // schedstat's third field counts the times the task was switched in (sched_info pcount)
+    switchesPerSec: inc(a.sched.slices, b.sched.slices) * perSec,
   };
 }
 
-function napiPps(prev: Snapshot, cur: Snapshot, n: NapiSample, perSec: number) {
-  const q = (s: Snapshot) => s.queues.filter((x) => x.ifindex === n.ifindex && n.rxQueues.includes(x.queue));
-  const qa = q(prev);
-  const qb = q(cur);
-  if (qb.length > 0 && qa.length === qb.length) {
-    const sum = (l: typeof qa) => l.reduce((s, x) => s + x.rxPackets, 0);
-    return { pps: inc(sum(qa), sum(qb)) * perSec, ppsSource: "qstats" as const };
+/** rx packets per "ifindex/queue" of a snapshot's qstats. */
+function queuePackets(s: Snapshot): Map<string, number> {
+  return new Map(s.queues.map((q) => [`${q.ifindex}/${q.queue}`, q.rxPackets]));
+}
+
+function napiPps(
+  prev: Snapshot,
+  cur: Snapshot,
+  n: NapiSample,
+  perSec: number,
+  ctx: { qa: Map<string, number>; qb: Map<string, number>; siblings: Map<number, number> },
+) {
+  const keys = n.rxQueues.map((q) => `${n.ifindex}/${q}`);
+  if (keys.length > 0 && keys.every((k) => ctx.qa.has(k) && ctx.qb.has(k))) {
+    const sum = (m: Map<string, number>) => keys.reduce((s, k) => s + (m.get(k) ?? 0), 0);
+    return { pps: inc(sum(ctx.qa), sum(ctx.qb)) * perSec, ppsSource: "qstats" as const };
   }
-  const siblings = cur.napis.filter((x) => x.ifindex === n.ifindex).length;
+  const siblings = ctx.siblings.get(n.ifindex) ?? 0;
   const da = prev.devices.get(n.ifname);
   const db = cur.devices.get(n.ifname);
   if (siblings === 1 && da && db)
@@ -122,6 +129,9 @@ export function computeView(prev: Snapshot, cur: Snapshot): View {
   const intervalNs = Math.max(0, cur.tNs - prev.tNs);
   const perSec = intervalNs > 0 ? 1e9 / intervalNs : 0;
   const before = new Map(prev.napis.map((n) => [napiKey(n), n]));
+  const siblings = new Map<number, number>();
+  for (const n of cur.napis) siblings.set(n.ifindex, (siblings.get(n.ifindex) ?? 0) + 1);
+  const ctx = { qa: queuePackets(prev), qb: queuePackets(cur), siblings };
   const napis: NapiView[] = cur.napis.map((n) => {
     const d = taskDelta(before.get(napiKey(n))?.task, n.task, intervalNs);
     const t = n.task;
@@ -135,22 +145,18 @@ export function computeView(prev: Snapshot, cur: Snapshot): View {
       pid: n.pid,
       kthread: t?.stat?.comm ?? null,
       cpu: t?.stat?.lastCpu ?? null,
-      cpusAllowed: t?.status?.cpusAllowed ?? null,
+      cpusAllowed: n.cpus,
       policy: policyName(t?.stat ?? null),
       cpuPct: d?.cpuPct ?? null,
       waitPct: d?.waitPct ?? null,
       switchesPerSec: d?.switchesPerSec ?? null,
-      ...napiPps(prev, cur, n, perSec),
-      totals: t?.sched
-        ? {
-            runNs: t.sched.runNs,
-            waitNs: t.sched.waitNs,
-            voluntary: t.status?.voluntarySwitches ?? 0,
-            involuntary: t.status?.involuntarySwitches ?? 0,
-          }
-        : null,
+      ...napiPps(prev, cur, n, perSec, ctx),
+      totals: t?.sched ? { runNs: t.sched.runNs, waitNs: t.sched.waitNs, switches: t.sched.slices } : null,
     };
   });
+  const napiPctByCpu = new Map<number, number>();
+  for (const n of napis)
+    if (n.cpu !== null) napiPctByCpu.set(n.cpu, (napiPctByCpu.get(n.cpu) ?? 0) + (n.cpuPct ?? 0));
   const cpus: CpuView[] = cur.cpus.map((cpu) => {
     const a = prev.cpuStat.get(cpu);
     const b = cur.cpuStat.get(cpu);
@@ -167,7 +173,7 @@ export function computeView(prev: Snapshot, cur: Snapshot): View {
       softirqPct: share("softirqNs"),
       irqPct: share("irqNs"),
       ksoftirqdPct: ks?.cpuPct ?? null,
-      napiPct: napis.filter((n) => n.cpu === cpu).reduce((s, n) => s + (n.cpuPct ?? 0), 0),
+      napiPct: napiPctByCpu.get(cpu) ?? 0,
       netRxPerSec: inc(prev.netRx.get(cpu) ?? 0, cur.netRx.get(cpu) ?? 0) * perSec,
       processedPerSec: sa && sb ? inc(sa.processed, sb.processed) * perSec : 0,
       dropsPerSec: sa && sb ? inc(sa.dropped, sb.dropped) * perSec : 0,

@@ -4,7 +4,7 @@
  */
 import { type Diagnosis, diagnose, type Thresholds } from "./diagnose.js";
 import { fixtureNapiSource, liveNapiSource, type NapiSource } from "./napi-source.js";
-import { type ProcTree, procTree } from "./proc-files.js";
+import { ProcFiles, type ProcTree, procTree } from "./proc-files.js";
 import { computeView, type View } from "./rates.js";
 import { findKsoftirqd, type Snapshot, takeSnapshot } from "./snapshot.js";
 
@@ -31,6 +31,7 @@ export interface Sample {
 export class Sampler {
   readonly tree: ProcTree;
   private readonly source: NapiSource;
+  private readonly files = new ProcFiles();
   private ksoftirqd: Map<number, number>;
   private prev: Snapshot | undefined;
 
@@ -49,6 +50,7 @@ export class Sampler {
   sample(): Sample {
     const snapshot = takeSnapshot({
       tree: this.tree,
+      files: this.files,
       source: this.source,
       netns: this.opts.procRoot === undefined ? this.opts.netns : undefined,
       ksoftirqd: this.ksoftirqd,
@@ -66,6 +68,7 @@ export class Sampler {
   }
 
   close(): void {
+    this.files.close();
     this.source.close();
   }
 }

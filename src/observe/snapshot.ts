@@ -11,23 +11,17 @@ import { type DevCounters, parseNetDev } from "./parse-net-dev.js";
 import { parseUdpSnmp, type UdpCounters } from "./parse-snmp.js";
 import { parseSoftirqs } from "./parse-softirqs.js";
 import { parseSoftnet, type SoftnetCpu } from "./parse-softnet.js";
-import {
-  parseTaskSchedstat,
-  parseTaskStat,
-  parseTaskStatus,
-  type TaskSchedstat,
-  type TaskStat,
-  type TaskStatus,
-} from "./parse-task.js";
-import { type ProcTree, readProcText } from "./proc-files.js";
+import { parseTaskSchedstat, parseTaskStat, type TaskSchedstat, type TaskStat } from "./parse-task.js";
+import { type ProcFiles, type ProcTree, readProcText } from "./proc-files.js";
 import type { QueueCounters } from "./qstats.js";
 
 /** A task's counters (a NAPI kthread or a ksoftirqd); null parts when the task is gone. */
 export interface TaskSample {
   pid: number;
+  /** /proc/<pid>/stat: comm, last CPU, class (read for NAPI kthreads only). */
   stat: TaskStat | null;
+  /** /proc/<pid>/schedstat: run time, run-queue wait, times switched in. */
   sched: TaskSchedstat | null;
-  status: TaskStatus | null;
 }
 
 export interface NapiSample extends NapiRecord {
@@ -52,17 +46,15 @@ export interface Snapshot {
   udp: UdpCounters | null;
 }
 
-/** Read one task's stat, schedstat and (optionally) status. */
-export function sampleTask(root: string, pid: number, withStatus: boolean): TaskSample {
+/** Read one task's schedstat and (optionally) stat. */
+export function sampleTask(files: ProcFiles, root: string, pid: number, withStat: boolean): TaskSample {
   const base = `${root}/${pid}`;
-  const stat = readProcText(`${base}/stat`);
-  const sched = readProcText(`${base}/schedstat`);
-  const status = withStatus ? readProcText(`${base}/status`) : undefined;
+  const stat = withStat ? files.read(`${base}/stat`) : undefined;
+  const sched = files.read(`${base}/schedstat`);
   return {
     pid,
     stat: stat === undefined ? null : (parseTaskStat(stat) ?? null),
     sched: sched === undefined ? null : (parseTaskSchedstat(sched) ?? null),
-    status: status === undefined ? null : parseTaskStatus(status),
   };
 }
 
@@ -85,6 +77,8 @@ export function findKsoftirqd(root: string): Map<number, number> {
 
 export interface SnapshotOptions {
   tree: ProcTree;
+  /** Open files reused from sample to sample. */
+  files: ProcFiles;
   source: NapiSource;
   /** The named network namespace whose devices are observed (undefined = napilab's own). */
   netns?: string | undefined;
@@ -100,20 +94,22 @@ export function takeSnapshot(o: SnapshotOptions): Snapshot {
   const now = o.now ?? monotonicNs;
   const root = o.tree.root;
   const { napis, queues } = o.source.read();
-  const cpuStat = parseCpuStat(readProcText(`${root}/stat`) ?? "");
-  const netRx = parseSoftirqs(readProcText(`${root}/softirqs`) ?? "").get("NET_RX") ?? new Map();
-  const softnet = parseSoftnet(readProcText(`${root}/net/softnet_stat`) ?? "");
-  // /proc/thread-self/net shows the namespace of the reading thread: read it from inside
+  const f = o.files;
+  const cpuStat = parseCpuStat(f.read(`${root}/stat`) ?? "");
+  const netRx = parseSoftirqs(f.read(`${root}/softirqs`) ?? "").get("NET_RX") ?? new Map();
+  const softnet = parseSoftnet(f.read(`${root}/net/softnet_stat`) ?? "");
+  // /proc/thread-self/net shows the namespace of the reading thread at open: open it from inside
   const [devText, snmpText] = withNetns(o.netns, () => [
     readProcText(`${o.tree.netDir}/dev`),
     readProcText(`${o.tree.netDir}/snmp`),
   ]);
   const ksoftirqd = new Map<number, TaskSample>();
-  for (const [cpu, pid] of o.ksoftirqd) ksoftirqd.set(cpu, sampleTask(root, pid, false));
+  for (const [cpu, pid] of o.ksoftirqd) ksoftirqd.set(cpu, sampleTask(f, root, pid, false));
   const samples: NapiSample[] = napis.map((n) => ({
     ...n,
-    task: n.pid === null ? null : sampleTask(root, n.pid, true),
+    task: n.pid === null ? null : sampleTask(f, root, n.pid, true),
   }));
+  f.sweep();
   return {
     tNs: now(),
     napis: samples,

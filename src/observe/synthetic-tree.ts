@@ -92,6 +92,7 @@ export function writeSyntheticTree(root: string, shape: SyntheticShape): void {
         pid: napiPid(i),
         rxQueues: [q],
         irq: 100 + i,
+        cpus: [i % shape.cpus],
       });
     }
   }
@@ -121,11 +122,6 @@ export function writeSyntheticTree(root: string, shape: SyntheticShape): void {
     writeFileSync(`${dir}/stat`, taskStat(pid, comm, cpu, 10 * t));
     // 200 ms of CPU and 50 ms of wait per tick
     writeFileSync(`${dir}/schedstat`, `${200_000_000 * t} ${50_000_000 * t} ${100 * t}\n`);
-    writeFileSync(
-      `${dir}/status`,
-      `Name:\t${comm}\nState:\tS (sleeping)\nPid:\t${pid}\nCpus_allowed:\tffffffff,ffffffff\n` +
-        `Cpus_allowed_list:\t${cpu}\nvoluntary_ctxt_switches:\t${90 * t}\nnonvoluntary_ctxt_switches:\t${10 * t}\n`,
-    );
   });
   // per-queue counters as qstats-get reports them: 100 packets of 64 bytes per queue per tick
   const queues = napis.map((n) => ({
