@@ -12,7 +12,13 @@ const NAPI_LABELS = ["device", "queue", "napi_id"] as const;
 const CPU_LABEL = ["cpu"] as const;
 const THREADED_VALUE = { disabled: 0, enabled: 1, "busy-poll": 2 } as const;
 
-type Value = { labels: Record<string, string>; value: number };
+type Value = { labels: Record<string, string>; value: number; sharedLabels?: Record<string, string> };
+
+/**
+ * One empty object as every value's sharedLabels: the registry caches the rendering of shared
+ * labels per object, and a fresh {} per value (its default) costs a cache entry per series.
+ */
+const NO_SHARED_LABELS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /**
  * A metric whose values are read off the latest sample when the registry renders it: the
@@ -31,7 +37,10 @@ class SampleMetric {
 
   async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Value[] }> {
     const values: Value[] = [];
-    this.fill((v) => values.push(v));
+    this.fill((v) => {
+      v.sharedLabels = NO_SHARED_LABELS;
+      values.push(v);
+    });
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 }

@@ -16,7 +16,13 @@ const MAX_CACHED_FDS = 512;
 
 const chunk = Buffer.alloc(64 * 1024);
 
-function readAll(fd: number, path: string, limit: number): string | undefined {
+/**
+ * Read a file from offset 0 to its end. `whole`: the file is produced in one piece (the kernel's
+ * `single_open` files: /proc/<pid>/stat and schedstat, /proc/stat, /proc/softirqs), so a read that
+ * returns less than asked for has reached the end and the final zero-length read is skipped.
+ * Record-by-record files (softnet_stat, net/dev) may return short reads at page boundaries.
+ */
+function readAll(fd: number, path: string, limit: number, whole = false): string | undefined {
   // fill the shared buffer first (most files fit: no copy), spill to a list beyond it
   let filled = 0;
   let spill: Buffer[] | undefined;
@@ -29,6 +35,7 @@ function readAll(fd: number, path: string, limit: number): string | undefined {
       return undefined; // ESRCH: the task went away after the file was opened
     }
     if (n === 0) break;
+    const short = n < chunk.length - filled;
     filled += n;
     total += n;
     if (total > limit) throw new Error(`${path} is larger than ${limit} bytes`);
@@ -36,7 +43,7 @@ function readAll(fd: number, path: string, limit: number): string | undefined {
       spill ??= [];
       spill.push(Buffer.from(chunk));
       filled = 0;
-    }
+    } else if (whole && short) break;
   }
   if (!spill) return chunk.toString("utf8", 0, filled);
   spill.push(Buffer.from(chunk.subarray(0, filled)));
@@ -62,7 +69,8 @@ export function readProcText(path: string, limit = MAX_PROC_FILE_BYTES): string 
 export class ProcFiles {
   private readonly fds = new Map<string, { fd: number; used: boolean }>();
 
-  read(path: string): string | undefined {
+  /** The file's text, or undefined when it is gone; `whole` as in readAll. */
+  read(path: string, whole = false): string | undefined {
     let e = this.fds.get(path);
     if (!e) {
       if (this.fds.size >= MAX_CACHED_FDS) return readProcText(path);
@@ -74,7 +82,7 @@ export class ProcFiles {
       this.fds.set(path, e);
     }
     e.used = true;
-    const text = readAll(e.fd, path, MAX_PROC_FILE_BYTES);
+    const text = readAll(e.fd, path, MAX_PROC_FILE_BYTES, whole);
     if (text === undefined) this.drop(path);
     return text;
   }

@@ -49,8 +49,8 @@ export interface Snapshot {
 /** Read one task's schedstat and (optionally) stat. */
 export function sampleTask(files: ProcFiles, root: string, pid: number, withStat: boolean): TaskSample {
   const base = `${root}/${pid}`;
-  const stat = withStat ? files.read(`${base}/stat`) : undefined;
-  const sched = files.read(`${base}/schedstat`);
+  const stat = withStat ? files.read(`${base}/stat`, true) : undefined;
+  const sched = files.read(`${base}/schedstat`, true);
   return {
     pid,
     stat: stat === undefined ? null : (parseTaskStat(stat) ?? null),
@@ -95,8 +95,8 @@ export function takeSnapshot(o: SnapshotOptions): Snapshot {
   const root = o.tree.root;
   const { napis, queues } = o.source.read();
   const f = o.files;
-  const cpuStat = parseCpuStat(f.read(`${root}/stat`) ?? "");
-  const netRx = parseSoftirqs(f.read(`${root}/softirqs`) ?? "").get("NET_RX") ?? new Map();
+  const cpuStat = parseCpuStat(f.read(`${root}/stat`, true) ?? "");
+  const netRx = parseSoftirqs(f.read(`${root}/softirqs`, true) ?? "").get("NET_RX") ?? new Map();
   const softnet = parseSoftnet(f.read(`${root}/net/softnet_stat`) ?? "");
   // /proc/thread-self/net shows the namespace of the reading thread at open: open it from inside
   const [devText, snmpText] = withNetns(o.netns, () => [
