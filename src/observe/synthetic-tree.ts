@@ -120,8 +120,8 @@ export function writeSyntheticTree(root: string, shape: SyntheticShape): void {
     const comm = `napi/${n.ifname}-${n.id}`;
     writeFileSync(`${dir}/comm`, `${comm}\n`);
     writeFileSync(`${dir}/stat`, taskStat(pid, comm, cpu, 10 * t));
-    // 200 ms of CPU and 50 ms of wait per tick
-    writeFileSync(`${dir}/schedstat`, `${200_000_000 * t} ${50_000_000 * t} ${100 * t}\n`);
+    // per tick: 200 ms on CPU, and a wait that grows with the instance's index (50 ms + 1 ms * i)
+    writeFileSync(`${dir}/schedstat`, `${200_000_000 * t} ${(50_000_000 + 1_000_000 * i) * t} ${100 * t}\n`);
   });
   // per-queue counters as qstats-get reports them: 100 packets of 64 bytes per queue per tick
   const queues = napis.map((n) => ({

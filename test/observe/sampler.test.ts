@@ -83,7 +83,7 @@ describe("sampler on a fixture tree", () => {
     );
     assert.match(
       text,
-      /napilab_napi_thread_wait_seconds_total\{device="eth0",queue="1",napi_id="8194"\} 0\.15\n/,
+      /napilab_napi_thread_wait_seconds_total\{device="eth0",queue="1",napi_id="8194"\} 0\.153\n/,
     );
     assert.match(text, /napilab_napi_threaded\{device="eth0",napi_id="8193"\} 1\n/);
     assert.match(text, /napilab_softnet_processed_total\{cpu="1"\} 4000\n/);
