@@ -132,20 +132,36 @@ export function deviceLines(view: View): string[] {
   return lines;
 }
 
-export function diagnosisLines(diagnoses: Diagnosis[]): string[] {
+/** Word-wrap `text` to `width` columns, continuation lines indented by `indent`. */
+export function wrap(text: string, width: number | undefined, indent = "  "): string[] {
+  if (width === undefined || width <= indent.length + 10 || text.length <= width) return [text];
+  const out: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    const next = line === "" ? word : `${line} ${word}`;
+    if (next.length > width && line !== "" && line !== indent.trimEnd()) {
+      out.push(line);
+      line = `${indent}${word}`;
+    } else line = next;
+  }
+  if (line !== "") out.push(line);
+  return out;
+}
+
+export function diagnosisLines(diagnoses: Diagnosis[], width?: number): string[] {
   if (diagnoses.length === 0) return ["no diagnosis: nothing stands out"];
-  return diagnoses.map((d) => `! ${d.message}`);
+  return diagnoses.flatMap((d) => wrap(`! ${d.message}`, width));
 }
 
 /** A whole screen; `height` (rows) limits the NAPI table so CPUs and diagnoses stay visible. */
 export function renderScreen(
   view: View,
   diagnoses: Diagnosis[],
-  o: RenderOptions & { title?: string; height?: number },
+  o: RenderOptions & { title?: string; height?: number; width?: number },
 ): string[] {
   const cpus = cpuLines(view);
   const devices = deviceLines(view);
-  const diag = diagnosisLines(diagnoses);
+  const diag = diagnosisLines(diagnoses, o.width);
   const fixed = (o.title ? 2 : 0) + cpus.length + devices.length + diag.length + 6;
   const maxNapiRows = o.height === undefined ? o.maxNapiRows : Math.max(1, o.height - fixed);
   return [

@@ -42,7 +42,7 @@ export async function runTop(o: TopOptions): Promise<void> {
       `${last.view.napis.length} NAPI, ${last.view.cpus.length} CPUs  sort ${SORT_KEYS[sort].name}  ${keys}`;
     const rows = tty ? out.rows : undefined;
     const width = tty ? out.columns : undefined;
-    const lines = renderScreen(last.view, last.diagnoses, { sort, title, height: rows });
+    const lines = renderScreen(last.view, last.diagnoses, { sort, title, height: rows, width });
     const fit = (l: string) => (width ? l.slice(0, width) : l);
     if (tty) out.write(`${HOME_CLEAR}${lines.map((l) => fit(l) + CLEAR_EOL).join("\n")}${CLEAR_EOS}`);
     else out.write(`${lines.join("\n")}\n\n`);

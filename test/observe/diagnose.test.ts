@@ -151,3 +151,16 @@ describe("diagnoses", () => {
     assert.deepEqual(kinds(fine), []);
   });
 });
+
+describe("screen text", () => {
+  it("wraps long diagnosis lines at the terminal width, keeping every word", async () => {
+    const { wrap } = await import("../../src/observe/render.js");
+    const text =
+      "! napi/vb-1004 waited for a CPU 17% of the time and ran 3%: give it a CPU (napilab napi pin vb/1004)";
+    const lines = wrap(text, 40);
+    assert.ok(lines.length > 1);
+    for (const l of lines) assert.ok(l.length <= 40, l);
+    assert.equal(lines.map((l) => l.trim()).join(" "), text);
+    assert.deepEqual(wrap(text, undefined), [text]);
+  });
+});
