@@ -3,7 +3,7 @@
  * from two snapshots, the Prometheus text, and `napilab top --once --json --proc-root`.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { after, describe, it } from "node:test";
 import { ObserveMetrics } from "../../src/observe/metrics.js";
@@ -69,6 +69,30 @@ describe("sampler on a fixture tree", () => {
     assert.match(screen, /2 time squeezes\/s|2\.0 time squeezes\/s/);
   });
 
+  it("a NAPI re-created by the driver (new id, new kthread) gets no rate from its predecessor", () => {
+    const dir = tree({ cpus: 2, napis: 2, devices: 1, tick: 5 });
+    let clock = 0;
+    const s = new Sampler({ procRoot: dir, now: () => clock });
+    s.sample();
+    const path = `${dir}/napilab-napis.json`;
+    const fixture = JSON.parse(readFileSync(path, "utf8")) as { napis: { id: number; pid: number }[] };
+    const old = fixture.napis[1] as { id: number; pid: number };
+    // the driver re-created NAPI 8194: a new id and a new kthread (with its own, smaller counters)
+    old.id = 9000;
+    old.pid = 20_000;
+    writeFileSync(path, JSON.stringify(fixture));
+    mkdirSync(`${dir}/20000`);
+    writeFileSync(`${dir}/20000/stat`, readFileSync(`${dir}/${napiPid(1)}/stat`));
+    writeFileSync(`${dir}/20000/schedstat`, "1000 0 1\n");
+    clock = 1e9;
+    const { view } = s.sample();
+    s.close();
+    const fresh = view?.napis.find((n) => n.id === 9000);
+    assert.ok(fresh);
+    assert.equal(fresh.cpuPct, null, "no delta across two different kthreads");
+    assert.equal(view?.napis.find((n) => n.id === 8193)?.cpuPct, 0);
+  });
+
   it("exports the sample as Prometheus counters with stable labels", async () => {
     const dir = tree({ cpus: 2, napis: 2, devices: 1, tick: 3 });
     const s = new Sampler({ procRoot: dir });
@@ -109,6 +133,14 @@ describe("sampler on a fixture tree", () => {
     assert.equal(doc.napis[0]?.mode, "threaded");
     assert.equal(doc.cpus.length, 2);
     assert.ok(Array.isArray(doc.diagnoses));
+  });
+
+  it("napilab top -n 2 without a terminal prints two plain frames and exits", () => {
+    const dir = tree({ cpus: 2, napis: 2, devices: 1, tick: 1 });
+    const r = runCli(["top", "-n", "2", "--interval", "100ms", "--proc-root", dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.match(/^DIAGNOSES$/gm)?.length, 2);
+    assert.doesNotMatch(r.stdout, /\x1b\[/, "no terminal codes when stdout is not a terminal");
   });
 
   it("a malformed fixture file is one napilab: line naming the field, exit 2", () => {
