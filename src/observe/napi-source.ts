@@ -33,8 +33,11 @@ export interface NapiRecord {
 }
 
 export interface NapiSource {
-  /** NAPI instances and per-queue counters, read at the same moment. */
-  read(): { napis: NapiRecord[]; queues: QueueCounters[] };
+  /**
+   * NAPI instances and per-queue counters, read at the same moment; `note` says why there are no
+   * NAPI instances when the kernel cannot list them (the per-CPU figures are still worth showing).
+   */
+  read(): { napis: NapiRecord[]; queues: QueueCounters[]; note?: string };
   close(): void;
 }
 
@@ -71,6 +74,9 @@ export function liveNapiSource(netns: string | undefined): NapiSource {
       try {
         return withNetns(netns, () => {
           client ??= new NetdevClient();
+          const caps = client.caps();
+          if (!caps.napiGet)
+            return { napis: [], queues: [], note: `no NAPI rows: ${caps.notes[0] ?? "no netdev napi-get"}` };
           const raws = client.dumpNapi();
           const links = client.dumpQueues();
           const queues = dumpRxQueueStats(client);

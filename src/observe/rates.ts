@@ -72,6 +72,8 @@ export interface View {
   cpus: CpuView[];
   devices: DeviceView[];
   udp: { rcvbufErrorsPerSec: number; inErrorsPerSec: number } | null;
+  /** Why a part of the view is missing. */
+  notes: string[];
 }
 
 const pct = (deltaNs: number, intervalNs: number) => (intervalNs > 0 ? (100 * deltaNs) / intervalNs : 0);
@@ -202,5 +204,5 @@ export function computeView(prev: Snapshot, cur: Snapshot): View {
           inErrorsPerSec: inc(prev.udp.inErrors, cur.udp.inErrors) * perSec,
         }
       : null;
-  return { intervalNs, napis, cpus, devices, udp };
+  return { intervalNs, napis, cpus, devices, udp, notes: cur.notes };
 }

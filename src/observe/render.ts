@@ -81,7 +81,12 @@ export function napiLines(view: View, o: RenderOptions): string[] {
   ];
   const lines = columns(rows, 7);
   if (shown.length < list.length) lines.push(`... ${list.length - shown.length} more NAPI instances`);
-  if (list.length === 0) lines.push("(no NAPI instances: is GRO on for veth, or is --netns right?)");
+  if (list.length === 0)
+    lines.push(
+      view.notes.length > 0
+        ? view.notes.join("; ")
+        : "(no NAPI instances: is GRO on for veth, or is --netns right?)",
+    );
   return lines;
 }
 

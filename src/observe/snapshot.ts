@@ -44,6 +44,8 @@ export interface Snapshot {
   /** /proc/net/dev of the observed namespace. */
   devices: Map<string, DevCounters>;
   udp: UdpCounters | null;
+  /** Why a part is missing (e.g. a kernel that cannot list NAPI instances). */
+  notes: string[];
 }
 
 /** Read one task's schedstat and (optionally) stat. */
@@ -93,7 +95,7 @@ const monotonicNs = () => Number(process.hrtime.bigint());
 export function takeSnapshot(o: SnapshotOptions): Snapshot {
   const now = o.now ?? monotonicNs;
   const root = o.tree.root;
-  const { napis, queues } = o.source.read();
+  const { napis, queues, note } = o.source.read();
   const f = o.files;
   const cpuStat = parseCpuStat(f.read(`${root}/stat`, true) ?? "");
   const netRx = parseSoftirqs(f.read(`${root}/softirqs`, true) ?? "").get("NET_RX") ?? new Map();
@@ -121,5 +123,6 @@ export function takeSnapshot(o: SnapshotOptions): Snapshot {
     ksoftirqd,
     devices: parseNetDev(devText ?? ""),
     udp: snmpText === undefined ? null : (parseUdpSnmp(snmpText) ?? null),
+    notes: note === undefined ? [] : [note],
   };
 }

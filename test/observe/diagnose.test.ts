@@ -50,6 +50,7 @@ const view = (napis: NapiView[], cpus: CpuView[], extra: Partial<View> = {}): Vi
   cpus,
   devices: [],
   udp: null,
+  notes: [],
   ...extra,
 });
 const kinds = (v: View) => diagnose(v).map((d) => `${d.kind} ${d.subject}`);
