@@ -148,6 +148,17 @@ export class ObserveMetrics {
           set({ device: names.get(q.ifindex) ?? `if${q.ifindex}`, queue: String(q.queue) }, q.rxBytes);
       },
     );
+    counter(
+      "napilab_queue_rx_drops_total",
+      "Packets a driver dropped on an rx queue: hw drops, overruns and allocation failures (netdev qstats-get)",
+      ["device", "queue"] as const,
+      (s, set) => {
+        const names = new Map(s.snapshot.napis.map((n) => [n.ifindex, n.ifname]));
+        for (const q of s.snapshot.queues)
+          if (q.rxDrops !== null)
+            set({ device: names.get(q.ifindex) ?? `if${q.ifindex}`, queue: String(q.queue) }, q.rxDrops);
+      },
+    );
     const devs = (s: Sample) =>
       [...new Set(s.snapshot.napis.map((n) => n.ifname))].flatMap((d) => {
         const c = s.snapshot.devices.get(d);

@@ -4,7 +4,7 @@
  * `netdev_stat_ops` answer it; for the others observe falls back to /proc/net/dev device counters.
  */
 import type { NetdevClient } from "../linux/index.js";
-import type { AttrSet } from "../linux/netlink/codec.js";
+import type { AttrSet, DecodedAttrs } from "../linux/netlink/codec.js";
 import { NETDEV_CMD } from "../linux/netlink/families.js";
 import { NetlinkError } from "../linux/netlink/socket.js";
 
@@ -46,7 +46,7 @@ const num = (v: unknown): number | undefined =>
 export function dumpRxQueueStats(client: NetdevClient): QueueCounters[] {
   const f = client.family;
   if (!f?.ops.has(NETDEV_CMD.qstatsGet)) return [];
-  let replies: ReturnType<typeof client.genl.dumpRequest>;
+  let replies: DecodedAttrs[];
   try {
     replies = client.genl.dumpRequest(
       f,
@@ -59,6 +59,11 @@ export function dumpRxQueueStats(client: NetdevClient): QueueCounters[] {
     if (err instanceof NetlinkError) return []; // EOPNOTSUPP and friends: counters come from /proc/net/dev
     throw err;
   }
+  return queueCounters(replies);
+}
+
+/** Per rx-queue counters from decoded qstats replies (tx queues and incomplete replies are skipped). */
+export function queueCounters(replies: DecodedAttrs[]): QueueCounters[] {
   const out: QueueCounters[] = [];
   for (const a of replies) {
     if (num(a.queueType) !== 0) continue; // rx queues only

@@ -39,7 +39,7 @@ export function registerTop(program: Command): void {
     .option("-n, --iterations <N>", "exit after N refreshes (like top -n)")
     .option(
       "--json",
-      "with --once: print one JSON document {napis, cpus, devices, udp, diagnoses, intervalNs}",
+      "with --once: print one JSON document {napis, cpus, devices, udp, notes, diagnoses, intervalNs}",
     )
     .option("--netns <NAME>", "observe the devices of the named network namespace NAME (as in ip netns)")
     .option(
