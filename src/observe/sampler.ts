@@ -8,6 +8,9 @@ import { ProcFiles, type ProcTree, procTree } from "./proc-files.js";
 import { computeView, type View } from "./rates.js";
 import { findKsoftirqd, type Snapshot, takeSnapshot } from "./snapshot.js";
 
+const KSOFTIRQD_RESCAN_NS = 60e9;
+const monotonicNs = () => Number(process.hrtime.bigint());
+
 export interface SamplerOptions {
   /** Observe devices of this named network namespace (undefined = napilab's own). */
   netns?: string | undefined;
@@ -33,6 +36,8 @@ export class Sampler {
   private readonly source: NapiSource;
   private readonly files = new ProcFiles();
   private ksoftirqd: Map<number, number>;
+  /** When ksoftirqd threads were last looked up (a scan reads every task's comm: not every sample). */
+  private ksoftirqdScanNs = 0;
   private prev: Snapshot | undefined;
 
   constructor(private readonly opts: SamplerOptions = {}) {
@@ -44,6 +49,7 @@ export class Sampler {
       this.source = liveNapiSource(opts.netns);
     }
     this.ksoftirqd = findKsoftirqd(this.tree.root);
+    this.ksoftirqdScanNs = monotonicNs();
   }
 
   /** Take a snapshot and compare it with the previous one. */
@@ -56,12 +62,16 @@ export class Sampler {
       ksoftirqd: this.ksoftirqd,
       now: this.opts.now,
     });
-    // a CPU came online, or a ksoftirqd is gone: look the threads up again next time
+    // a CPU came online, or a ksoftirqd is gone: look the threads up again, at most once a minute
+    // (in a container without the host's pids there are none to find, and scanning costs ms)
     if (
-      snapshot.cpus.some((c) => !this.ksoftirqd.has(c)) ||
-      [...snapshot.ksoftirqd.values()].some((t) => t.sched === null)
-    )
+      monotonicNs() - this.ksoftirqdScanNs > KSOFTIRQD_RESCAN_NS &&
+      (snapshot.cpus.some((c) => !this.ksoftirqd.has(c)) ||
+        [...snapshot.ksoftirqd.values()].some((t) => t.sched === null))
+    ) {
       this.ksoftirqd = findKsoftirqd(this.tree.root);
+      this.ksoftirqdScanNs = monotonicNs();
+    }
     const view = this.prev ? computeView(this.prev, snapshot) : null;
     this.prev = snapshot;
     return { snapshot, view, diagnoses: view ? diagnose(view, this.opts.thresholds) : [] };
