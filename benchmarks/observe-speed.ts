@@ -7,8 +7,14 @@
  *
  * Each figure is the median of OBSERVE_BENCH_RUNS runs (default 3) of OBSERVE_BENCH_SAMPLES samples
  * (default 200) after a warm-up, with the range of the runs beside it.
+ *
+ * Then, end to end (skip with OBSERVE_BENCH_E2E=0; needs `npm run build`): the built `napilab
+ * exporter` scraped once a second by fetch, and `napilab top --interval 1s` writing to a pipe, each
+ * for OBSERVE_BENCH_E2E_S seconds (default 20) after a 5 s warm-up, with the CPU time of the whole
+ * process (HTTP, Node's own timers and GC included) read from its /proc/<pid>/schedstat.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { ObserveMetrics } from "../src/observe/metrics.js";
 import { Sampler, type SamplerOptions } from "../src/observe/sampler.js";
@@ -76,3 +82,68 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
+
+/** ns on CPU of a process so far: the sum of its threads' schedstat run time. */
+function processCpuNs(pid: number): number {
+  let sum = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`))
+    sum += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+  return sum;
+}
+
+async function endToEnd(): Promise<void> {
+  const cli = new URL("../dist/cli/main.js", import.meta.url).pathname;
+  if (!existsSync(cli)) {
+    process.stdout.write("end to end: skipped (run npm run build first)\n");
+    return;
+  }
+  const seconds = Math.max(5, Number(process.env.OBSERVE_BENCH_E2E_S ?? 20));
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const report = (what: string, cpuNs: number) =>
+    process.stdout.write(
+      `  ${what.padEnd(44)} ${(cpuNs / seconds / 1e6).toFixed(3).padStart(7)} ms CPU per second = ${((cpuNs / (seconds * 1e9)) * 100).toFixed(3)}% of one CPU\n`,
+    );
+  process.stdout.write(`end to end, whole process, ${seconds} s after a 5 s warm-up, this host:\n`);
+  // exporter, scraped every second
+  const ex = spawn(process.execPath, [cli, "exporter", "--listen", "127.0.0.1:0"], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let err = "";
+      ex.stderr.on("data", (d: Buffer) => {
+        err += d.toString();
+        const m = /serving (http:\/\/[^/]+)\/metrics/.exec(err);
+        if (m) resolve(m[1] as string);
+      });
+      ex.on("exit", () => reject(new Error(`exporter exited: ${err}`)));
+    });
+    for (let i = 0; i < 5; i++) {
+      await (await fetch(`${url}/metrics`)).text();
+      await sleep(1000);
+    }
+    const t0 = processCpuNs(ex.pid as number);
+    for (let i = 0; i < seconds; i++) {
+      await (await fetch(`${url}/metrics`)).text();
+      await sleep(1000);
+    }
+    report("napilab exporter, one scrape a second", processCpuNs(ex.pid as number) - t0);
+  } finally {
+    ex.kill("SIGTERM");
+  }
+  // top, refreshing every second into a pipe
+  const top = spawn(process.execPath, [cli, "top", "--interval", "1s", "-n", String(seconds + 10)], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  try {
+    top.stdout.resume();
+    await sleep(5000);
+    const t0 = processCpuNs(top.pid as number);
+    await sleep(seconds * 1000);
+    report("napilab top --interval 1s", processCpuNs(top.pid as number) - t0);
+  } finally {
+    top.kill("SIGTERM");
+  }
+}
+
+if (process.env.OBSERVE_BENCH_E2E !== "0") await endToEnd();
