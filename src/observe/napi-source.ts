@@ -60,10 +60,13 @@ function ifName(ifindex: number, cache: Map<number, string>): string {
  */
 export function liveNapiSource(netns: string | undefined): NapiSource {
   let client: NetdevClient | undefined;
+  // queue -> NAPI links change only when NAPIs are re-created (new ids): dumped again only then
+  let links: { key: string; map: Map<number, { rx: number[]; tx: number[] }> } | undefined;
   if (netns !== undefined) netnsPath(netns); // a bad name fails before anything is opened
   const close = () => {
     client?.close();
     client = undefined;
+    links = undefined;
   };
   return {
     read() {
@@ -78,7 +81,9 @@ export function liveNapiSource(netns: string | undefined): NapiSource {
           if (!caps.napiGet)
             return { napis: [], queues: [], note: `no NAPI rows: ${caps.notes[0] ?? "no netdev napi-get"}` };
           const raws = client.dumpNapi();
-          const links = client.dumpQueues();
+          const key = raws.map((n) => `${n.ifindex}/${n.id}`).join(",");
+          if (links?.key !== key) links = { key, map: client.dumpQueues() };
+          const queueLinks = links.map;
           const queues = dumpRxQueueStats(client);
           const names = new Map<number, string>();
           const napis = raws.map((n) => {
@@ -95,7 +100,7 @@ export function liveNapiSource(netns: string | undefined): NapiSource {
               id: n.id,
               threaded: n.threaded ?? (n.pid !== null ? "enabled" : "disabled"),
               pid: n.pid,
-              rxQueues: (links.get(n.id)?.rx ?? []).sort((a, b) => a - b),
+              rxQueues: [...(queueLinks.get(n.id)?.rx ?? [])].sort((a, b) => a - b),
               irq: n.irq,
               cpus,
             } satisfies NapiRecord;
