@@ -12,6 +12,8 @@ command -v iperf3 >/dev/null || need+=(iperf3)
 command -v ps >/dev/null || need+=(procps)
 command -v setpriv >/dev/null || need+=(util-linux)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# tmux: the observe tests drive `napilab top` in a real terminal
+command -v tmux >/dev/null || need+=(tmux)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-system-deps: need root to install: ${need[*]}" >&2
@@ -21,4 +23,4 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-echo "system dependencies present: ip, ethtool, iperf3, setpriv, chromium"
+echo "system dependencies present: ip, ethtool, iperf3, setpriv, tmux, chromium"

@@ -4,13 +4,15 @@
  * /proc/<pid>/task/<tid>/net/..., the view of a thread that has entered that namespace, so the
  * main thread never has to leave the host's namespace.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { release } from "node:os";
 import { gunzipSync } from "node:zlib";
-
-/** USER_HZ: the unit of /proc/stat; 100 on every Linux architecture napilab runs on. */
-const USER_HZ = 100;
-const NS_PER_TICK = 1e9 / USER_HZ;
+import { parseCpuStat } from "../observe/parse-cpu-stat.js";
+import { parseNetDev } from "../observe/parse-net-dev.js";
+import { parseUdpSnmp } from "../observe/parse-snmp.js";
+import { parseSoftnet } from "../observe/parse-softnet.js";
+import { parseTaskStatus } from "../observe/parse-task.js";
+import { findKsoftirqd as findKsoftirqdIn } from "../observe/snapshot.js";
 
 /** Per-CPU time from /proc/stat, in ns (kernel `kcpustat` fields, reported in USER_HZ ticks). */
 export interface CpuTimes {
@@ -24,24 +26,18 @@ export interface CpuTimes {
 }
 
 export function readCpuTimes(text = readFileSync("/proc/stat", "utf8")): Map<number, CpuTimes> {
+  // the parser is the observe pillar's (src/observe/parse-cpu-stat.ts); this keeps the bench's shape
   const out = new Map<number, CpuTimes>();
-  for (const line of text.split("\n")) {
-    const m = /^cpu(\d+)\s+(.*)$/.exec(line);
-    if (!m) continue;
-    const f = (m[2] ?? "").trim().split(/\s+/).map(Number);
-    const v = (i: number) => (f[i] ?? 0) * NS_PER_TICK;
-    // columns: user nice system idle iowait irq softirq steal guest guest_nice
-    const t: CpuTimes = {
-      user: v(0) + v(1),
-      system: v(2),
-      idle: v(3) + v(4),
-      irq: v(5),
-      softirq: v(6),
-      steal: v(7),
-      total: 0,
-    };
-    t.total = t.user + t.system + t.idle + t.irq + t.softirq + t.steal;
-    out.set(Number(m[1]), t);
+  for (const [cpu, c] of parseCpuStat(text)) {
+    out.set(cpu, {
+      user: c.userNs + c.niceNs,
+      system: c.systemNs,
+      idle: c.idleNs + c.iowaitNs,
+      irq: c.irqNs,
+      softirq: c.softirqNs,
+      steal: c.stealNs,
+      total: c.totalNs,
+    });
   }
   return out;
 }
@@ -60,23 +56,15 @@ export interface Softnet {
 }
 
 export function readSoftnet(text = readFileSync("/proc/net/softnet_stat", "utf8")): Map<number, Softnet> {
+  // every softnet_stat layout is parsed by src/observe/parse-softnet.ts
   const out = new Map<number, Softnet>();
-  text
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .forEach((line, i) => {
-      const f = line
-        .trim()
-        .split(/\s+/)
-        .map((h) => Number.parseInt(h, 16));
-      const cpu = f.length > 12 ? (f[12] ?? i) : i;
-      out.set(cpu, {
-        processed: f[0] ?? 0,
-        dropped: f[1] ?? 0,
-        timeSqueeze: f[2] ?? 0,
-        receivedRps: f[9] ?? 0,
-        flowLimit: f[10] ?? 0,
-      });
+  for (const [cpu, c] of parseSoftnet(text))
+    out.set(cpu, {
+      processed: c.processed,
+      dropped: c.dropped,
+      timeSqueeze: c.timeSqueeze,
+      receivedRps: c.receivedRps,
+      flowLimit: c.flowLimitCount,
     });
   return out;
 }
@@ -104,13 +92,14 @@ export interface SwitchCounts {
 }
 
 export function readSwitches(pid: number): SwitchCounts | undefined {
+  let text: string;
   try {
-    const text = readFileSync(`/proc/${pid}/status`, "utf8");
-    const num = (key: string) => Number(new RegExp(`^${key}:\\s*(\\d+)`, "m").exec(text)?.[1] ?? 0);
-    return { voluntary: num("voluntary_ctxt_switches"), involuntary: num("nonvoluntary_ctxt_switches") };
+    text = readFileSync(`/proc/${pid}/status`, "utf8");
   } catch {
     return undefined;
   }
+  const s = parseTaskStatus(text);
+  return { voluntary: s.voluntarySwitches, involuntary: s.involuntarySwitches };
 }
 
 /** The CPU a task last ran on: field 39 of /proc/<pid>/stat (after the parenthesised comm). */
@@ -135,17 +124,8 @@ export interface UdpSnmp {
 }
 
 export function readUdpSnmp(netDir: string): UdpSnmp {
-  const lines = readFileSync(`${netDir}/snmp`, "utf8").split("\n");
-  const head = lines.find((l) => l.startsWith("Udp: In"))?.split(/\s+/) ?? [];
-  const vals = lines.find((l) => /^Udp: \d/.test(l))?.split(/\s+/) ?? [];
-  const get = (k: string) => Number(vals[head.indexOf(k)] ?? 0);
-  return {
-    inDatagrams: get("InDatagrams"),
-    noPorts: get("NoPorts"),
-    inErrors: get("InErrors"),
-    rcvbufErrors: get("RcvbufErrors"),
-    memErrors: get("MemErrors"),
-  };
+  const u = parseUdpSnmp(readFileSync(`${netDir}/snmp`, "utf8"));
+  return u ?? { inDatagrams: 0, noPorts: 0, inErrors: 0, rcvbufErrors: 0, memErrors: 0 };
 }
 
 /** IP reassembly counters of a namespace's /proc/net/snmp (kernel `snmp4_ipstats_list`, ip_defrag). */
@@ -185,29 +165,14 @@ export interface DevCounters {
 }
 
 export function readDevCounters(netDir: string, ifname: string): DevCounters {
-  for (const line of readFileSync(`${netDir}/dev`, "utf8").split("\n")) {
-    const m = /^\s*([^:\s]+):\s*(.*)$/.exec(line);
-    if (!m || m[1] !== ifname) continue;
-    const f = (m[2] ?? "").trim().split(/\s+/).map(Number);
-    // rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes packets errs drop ...
-    return { rxPackets: f[1] ?? 0, rxDropped: f[3] ?? 0, txPackets: f[9] ?? 0, txDropped: f[11] ?? 0 };
-  }
-  throw new Error(`device ${ifname} not in ${netDir}/dev`);
+  const c = parseNetDev(readFileSync(`${netDir}/dev`, "utf8")).get(ifname);
+  if (!c) throw new Error(`device ${ifname} not in ${netDir}/dev`);
+  return { rxPackets: c.rxPackets, rxDropped: c.rxDropped, txPackets: c.txPackets, txDropped: c.txDropped };
 }
 
 /** Pids of the per-CPU ksoftirqd threads (kernel `run_ksoftirqd`), by CPU. */
 export function findKsoftirqd(): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const m = /^ksoftirqd\/(\d+)$/.exec(readFileSync(`/proc/${entry}/comm`, "utf8").trim());
-      if (m) out.set(Number(m[1]), Number(entry));
-    } catch {
-      // a process that exited while we looked
-    }
-  }
-  return out;
+  return findKsoftirqdIn("/proc");
 }
 
 /** CPUs the kernel has online (/sys/devices/system/cpu/online, cpulist format). */

@@ -4,11 +4,13 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { registerBench } from "./commands/bench.js";
+import { registerExporter } from "./commands/exporter.js";
 import { registerNapi } from "./commands/napi.js";
 import { registerPolicy } from "./commands/policy.js";
 import { registerReport } from "./commands/report.js";
 import { registerReproduce } from "./commands/reproduce.js";
 import { registerSim } from "./commands/sim.js";
+import { registerTop } from "./commands/top.js";
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -31,6 +33,8 @@ export function buildProgram(): Command {
   registerNapi(program);
   registerPolicy(program);
   registerBench(program);
+  registerTop(program);
+  registerExporter(program);
   registerReport(program);
   return program;
 }
