@@ -408,6 +408,10 @@ export class Cpu {
   /** irq_exit() -> invoke_softirq(): run pending softirqs now unless in interrupt or the policy defers. */
   private irqExit(): void {
     if (this.softirqPending === 0 || this.inInterrupt()) return;
+    if (this.k.forceIrqThreads) {
+      this.wakeupSoftirqd(); // invoke_softirq() with force_irqthreads(): softirqs raised in a hardirq go to ksoftirqd
+      return;
+    }
     if (this.k.policy === "4.9" && this.ksoftirqdRunning()) return; // "let ksoftirqd do its job"
     this.softGen = doSoftirq(this.k, this);
     this.softRemaining = 0;

@@ -32,6 +32,8 @@ export class Kernel {
   readonly sysctlFactor: number;
   readonly cpus: Cpu[];
   readonly tasks: Task[] = [];
+  /** force_irqthreads() (the threadirqs boot option): irq_exit wakes ksoftirqd instead of running softirqs (threadirqs.ts). */
+  forceIrqThreads = false;
   private nextTaskId = 1;
   private ticks = 0;
 

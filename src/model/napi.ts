@@ -39,6 +39,12 @@ export class Napi {
   inBusyPoll = false;
   /** The napi/<dev>-<id> kthread, created on first switch to threaded (napi_kthread_create). */
   thread: Task | null = null;
+  /**
+   * The per-NAPI knobs of the busy-polling family and their state (napi_defer_hard_irqs,
+   * gro_flush_timeout, irq_suspend_timeout, PREFER_BUSY_POLL, the watchdog hrtimer), attached only
+   * when a configuration uses them (napi-timer.ts); null keeps the plain completion.
+   */
+  tun: import("./napi-timer.js").NapiTimer | null = null;
   threadCpus: number[] | null = null;
   polls = 0;
   packets = 0;
@@ -86,8 +92,9 @@ export function napiSchedule(n: Napi, cpu: Cpu): void {
  * napi_complete_done(): release SCHED unless a busy poller owns the instance; if MISSED was set
  * meanwhile, keep it scheduled and reschedule it. Returns true when the driver may re-arm its IRQ.
  */
-export function napiCompleteDone(n: Napi, cpu: Cpu): boolean {
+export function napiCompleteDone(n: Napi, cpu: Cpu, work = 0): boolean {
   if (n.inBusyPoll) return false;
+  if (n.tun !== null) return n.tun.completeDone(cpu, work);
   n.schedThreaded = false;
   if (n.missed) {
     n.missed = false;

@@ -33,8 +33,12 @@ export class RxQueue implements NapiDriver {
   private readonly irqAction = {
     name: "rx",
     costNs: 0,
-    handler: (c: Cpu) => napiSchedule(this.napi, c),
+    handler: (c: Cpu) => (this.primaryHandler !== null ? this.primaryHandler(c) : napiSchedule(this.napi, c)),
   };
+  /** With forced irq threading: the primary handler that wakes the irq thread (threadirqs.ts). */
+  primaryHandler: ((c: Cpu) => void) | null = null;
+  /** Extra hardirq cost of the primary handler (waking the irq thread); 0 without threadirqs. */
+  primaryExtraNs = 0;
   /** Datagrams dropped because the ring was full (rx_missed_errors / rx_fifo_errors). */
   ringDrops = 0;
   arrived = 0;
@@ -119,7 +123,7 @@ export class RxQueue implements NapiDriver {
     this.lastIrqAt = this.k.q.now;
     this.irqs++;
     const cpu = this.k.cpus[this.irqCpu] as Cpu;
-    this.irqAction.costNs = this.k.f.hardirqNs;
+    this.irqAction.costNs = this.k.f.hardirqNs + this.primaryExtraNs;
     cpu.raiseIrq(this.irqAction);
   }
 
@@ -172,7 +176,7 @@ export class RxQueue implements NapiDriver {
     }
     if (cost > 0) yield cost; // an empty poll's overhead, or the last round's delivery cost
     cpu.softnet.processed += done;
-    if (done < budget && napiCompleteDone(n, cpu)) this.rearm();
+    if (done < budget && napiCompleteDone(n, cpu, done)) this.rearm();
     return done;
   }
 

@@ -18,7 +18,7 @@ const HOG_CHUNK_NS = 1_000_000;
 /** BUSY_POLL_BUDGET in napi_busy_loop. */
 const BUSY_POLL_BUDGET = 8;
 
-function recvCost(k: Kernel, payload: number): number {
+export function recvCost(k: Kernel, payload: number): number {
   // __sys_recvfrom -> udp_recvmsg -> skb_copy_datagram_msg
   return k.f.recvSyscallNs + k.f.copyPerByteNs * payload;
 }
@@ -31,7 +31,7 @@ function recvCost(k: Kernel, payload: number): number {
  * preemption point for a user task. (Hot path: the BH-enable and the preemption point are only
  * stepped through when they have something to do.)
  */
-function* recvChunk(
+export function* recvChunk(
   k: Kernel,
   task: Task,
   sock: UdpSocket,

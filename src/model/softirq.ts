@@ -59,8 +59,12 @@ export function* doSoftirq(k: Kernel, cpu: Cpu): Generator<number, void, void> {
         n.polls++;
         n.packets += work;
         if (work >= n.weight) {
-          if (repoll === null) repoll = [];
-          repoll.push(n);
+          // __napi_poll(): busy polling is preferred, so give the instance up instead of repolling
+          if (n.tun?.preferBusyPoll) n.tun.preferExit(cpu, work);
+          else {
+            if (repoll === null) repoll = [];
+            repoll.push(n);
+          }
         }
         budget -= work;
         const outOfBudget = budget <= 0;

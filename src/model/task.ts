@@ -15,7 +15,16 @@ export const PREEMPT = -4;
 export const RUN_GUEST = -3;
 
 export type Body = Generator<number, void, void>;
-export const TASK_KINDS = ["ksoftirqd", "napi", "receiver", "hog", "vhost", "vcpu", "other"] as const;
+export const TASK_KINDS = [
+  "ksoftirqd",
+  "napi",
+  "receiver",
+  "hog",
+  "vhost",
+  "vcpu",
+  "other",
+  "irqthread",
+] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
 /** TASK_RUNNING: on a CPU or queued on a run queue. */
@@ -39,8 +48,11 @@ export class Task {
   policy: SchedPolicy;
   /** CPUs the task may run on (cpus_mask), or null for all. */
   cpus: number[] | null;
-  /** User tasks are preemptible anywhere; kernel threads only at RESCHED/SLEEP (voluntary preemption). */
-  readonly preemptible: boolean;
+  /**
+   * User tasks are preemptible anywhere; kernel threads only at RESCHED/SLEEP (voluntary preemption).
+   * Not readonly: a user task in napi_busy_loop runs with preempt_disable() (busypoll.ts).
+   */
+  preemptible: boolean;
 
   state = SLEEPING;
   /** The CPU it runs on or last ran on (task_cpu). */
