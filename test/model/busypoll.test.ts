@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { BUSY_POLL_BUDGET, type BusyPollSettings, busyPollStop, napiBusyLoop } from "../../src/model/busypoll.js";
+import {
+  BUSY_POLL_BUDGET,
+  type BusyPollSettings,
+  busyPollStop,
+  napiBusyLoop,
+} from "../../src/model/busypoll.js";
 import type { Cpu } from "../../src/model/cpu.js";
 import { runFlood } from "../../src/model/flood.js";
 import type { Kernel } from "../../src/model/kernel.js";
@@ -105,7 +110,11 @@ describe("busy_poll_stop hand-off", () => {
 
   it("irq_suspend_timeout takes precedence over gro_flush_timeout in busy_poll_stop", () => {
     const { q, k, drv, n } = setup();
-    const tun = attachNapiKnobs(n, { deferHardIrqs: 0, groFlushTimeoutNs: 100_000, irqSuspendTimeoutNs: 1_000_000 });
+    const tun = attachNapiKnobs(n, {
+      deferHardIrqs: 0,
+      groFlushTimeoutNs: 100_000,
+      irqSuspendTimeoutNs: 1_000_000,
+    });
     drv.pending = 1000;
     n.sched = true;
     n.inBusyPoll = true;
@@ -230,7 +239,15 @@ describe("preferred busy polling in net_rx_action (__napi_poll)", () => {
 });
 
 describe("receiver variants in a flood", () => {
-  const base = { profile, cpus: 1, mode: "softirq" as const, ratePps: 300_000, size: 64, flows: 1, durationNs: 10e6 };
+  const base = {
+    profile,
+    cpus: 1,
+    mode: "softirq" as const,
+    ratePps: 300_000,
+    size: 64,
+    flows: 1,
+    durationNs: 10e6,
+  };
 
   it("preferred busy polling with deferral keeps the NIC IRQ off; plain busy polling re-arms it", () => {
     const plain = runFlood({ ...base, receiver: "blocking", busyReadNs: 50_000 });
