@@ -16,6 +16,14 @@ export interface NapiDriver {
    * done. When it does less than the budget it calls napiCompleteDone and re-arms its interrupt.
    */
   poll(n: Napi, budget: number, cpu: Cpu): Generator<number, number, void>;
+  /**
+   * Optional resumable form of poll() for the per-datagram paths (no generator frame per poll):
+   * pollBegin starts it, each pollStep returns the next CPU chunk in ns or -1 when the poll has
+   * finished, and pollWork then holds what poll() would have returned. Same steps as poll().
+   */
+  pollBegin?(n: Napi, budget: number, cpu: Cpu): void;
+  pollStep?(): number;
+  pollWork?: number;
   /** Time of the next packet the driver knows will arrive (for busy-poll spinning), if known. */
   nextArrival?(now: number): number;
   /** Re-enable the interrupt after a busy poller released the instance (busy_poll_stop). */

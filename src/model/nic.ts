@@ -11,6 +11,12 @@ import type { Kernel } from "./kernel.js";
 import { type Napi, type NapiDriver, napiCompleteDone, napiSchedule } from "./napi.js";
 import { Batch, type Flow, type FrameSink } from "./socket.js";
 
+const POLL_IDLE = 0;
+const POLL_ROUND = 1;
+const POLL_AFTER_ROUND = 2;
+const POLL_TAIL = 3;
+const POLL_FINISH = 4;
+
 export class RxQueue implements NapiDriver {
   readonly k: Kernel;
   readonly index: number;
@@ -132,52 +138,133 @@ export class RxQueue implements NapiDriver {
    * descriptors until the budget is used or the next one is not done yet. Frames that land while
    * the poll runs are cleaned in the same poll: after each chunk the ring is looked at again.
    * Completes and re-arms only when it found the ring empty before the budget was used.
+   * (The generator form, for task contexts; it drives the resumable poll below.)
    */
   *poll(n: Napi, budget: number, cpu: Cpu): Generator<number, number, void> {
+    this.pollBegin(n, budget, cpu);
+    for (;;) {
+      const c = this.pollStep();
+      if (c < 0) return this.pollWork;
+      yield c;
+    }
+  }
+
+  // The poll as a resumable state machine: softirq mode runs about one poll per datagram, and a
+  // generator frame per poll (plus one per __do_softirq) was most of its allocation. One poll at a
+  // time per queue: NAPI_STATE_SCHED gives a NAPI instance a single poller.
+  private pPhase = POLL_IDLE;
+  private pNapi: Napi | null = null;
+  private pCpu: Cpu | null = null;
+  private pBudget = 0;
+  private pDone = 0;
+  private pCost = 0;
+  private pFrames = 0;
+  private pMore = 0;
+  private pPrev = 0;
+  private pPer = 0;
+  /** Work done by the poll that pollStep() last finished (its return value). */
+  pollWork = 0;
+
+  /** Start a poll of up to `budget` frames; then call pollStep() until it returns -1. */
+  pollBegin(n: Napi, budget: number, cpu: Cpu): void {
+    if (this.pPhase !== POLL_IDLE) throw new Error(`rx queue ${this.index}: poll re-entered`);
+    this.pNapi = n;
+    this.pCpu = cpu;
+    this.pBudget = budget;
+    this.pDone = 0;
+    // still to be charged: the poll overhead, then each round's delivery (wake-up) cost
+    this.pCost = this.k.f.napiPollNs;
+    this.pPhase = POLL_ROUND;
+  }
+
+  /** The next CPU chunk (ns) of the poll in progress, or -1 when it has finished (see pollWork). */
+  pollStep(): number {
+    let phase = this.pPhase;
+    if (phase === POLL_AFTER_ROUND) phase = this.afterRound() ? POLL_TAIL : POLL_ROUND;
+    if (phase === POLL_ROUND) {
+      const chunk = this.round();
+      if (chunk >= 0) {
+        this.pPhase = POLL_AFTER_ROUND;
+        return chunk;
+      }
+      phase = POLL_TAIL;
+    }
+    if (phase === POLL_TAIL && this.pCost > 0) {
+      this.pPhase = POLL_FINISH;
+      return this.pCost; // an empty poll's overhead, or the last round's delivery cost
+    }
+    const n = this.pNapi as Napi;
+    const cpu = this.pCpu as Cpu;
+    const done = this.pDone;
+    this.pPhase = POLL_IDLE;
+    this.pNapi = null;
+    this.pCpu = null;
+    this.pollWork = done;
+    cpu.softnet.processed += done;
+    if (done < this.pBudget && napiCompleteDone(n, cpu, done)) this.rearm();
+    return -1;
+  }
+
+  /** Take what the ring holds (up to the budget) and return the round's chunk, or -1 if it was empty. */
+  private round(): number {
+    if (this.pDone >= this.pBudget) return -1;
     const f = this.k.f;
     const b = this.batch;
-    let done = 0;
-    // still to be charged: the poll overhead, then each round's delivery (wake-up) cost
-    let cost = f.napiPollNs;
-    while (done < budget) {
+    const now = this.k.q.now;
+    this.sync(now);
+    b.clear();
+    this.ring.pop(this.pBudget - this.pDone, b.add);
+    const frames = b.frames;
+    if (frames === 0) return -1;
+    const own = frames * f.driverRxNs + this.bytesOf(b) * f.driverRxPerByteNs + this.sink.cost(b);
+    const cost = this.pCost + own;
+    this.pCost = cost;
+    // frames that land while this round runs are cleaned in it too: for constant-rate sources
+    // their number is known in advance, so they extend this chunk instead of adding rounds
+    const per = own / frames;
+    const room = this.pBudget - this.pDone - frames;
+    let more = 0;
+    let prev = -1;
+    for (let i = 0; i < 3 && room > 0 && more !== prev; i++) {
+      prev = more;
+      more = Math.min(room, this.framesLandingBy(now + cost + more * per));
+    }
+    this.pFrames = frames;
+    this.pMore = more;
+    this.pPrev = prev;
+    this.pPer = per;
+    return cost + more * per;
+  }
+
+  /** After a round's chunk: deliver it, take the frames that landed meanwhile. True: the poll is over. */
+  private afterRound(): boolean {
+    const f = this.k.f;
+    const b = this.batch;
+    const cpu = this.pCpu as Cpu;
+    const more = this.pMore;
+    const prev = this.pPrev;
+    let cost = this.sink.deliver(b, cpu);
+    this.pDone += this.pFrames;
+    // the estimate settled on a fixed point and nothing lands: the ring is empty now
+    if (more === 0 && more === prev) {
+      this.pCost = cost;
+      return true;
+    }
+    if (more > 0) {
       this.sync(this.k.q.now);
       b.clear();
-      this.ring.pop(budget - done, b.add);
-      const frames = b.frames;
-      if (frames === 0) break;
-      const own = frames * f.driverRxNs + this.bytesOf(b) * f.driverRxPerByteNs + this.sink.cost(b);
-      cost += own;
-      // frames that land while this round runs are cleaned in it too: for constant-rate sources
-      // their number is known in advance, so they extend this chunk instead of adding rounds
-      const per = own / frames;
-      const room = budget - done - frames;
-      let more = 0;
-      let prev = -1;
-      for (let i = 0; i < 3 && room > 0 && more !== prev; i++) {
-        prev = more;
-        more = Math.min(room, this.framesLandingBy(this.k.q.now + cost + more * per));
-      }
-      yield cost + more * per;
-      cost = this.sink.deliver(b, cpu);
-      done += frames;
-      // the estimate settled on a fixed point and nothing lands: the ring is empty now
-      if (more === 0 && more === prev) break;
-      if (more > 0) {
-        this.sync(this.k.q.now);
-        b.clear();
-        this.ring.pop(more, b.add);
-        const got = b.frames;
-        const actual = got * f.driverRxNs + this.bytesOf(b) * f.driverRxPerByteNs + this.sink.cost(b);
-        cost = Math.max(0, cost + actual - more * per); // settle the estimate in the next chunk
-        cost += this.sink.deliver(b, cpu);
-        done += got;
-        if (got === more && more === prev) break; // exact fixed point: nothing else landed
-      }
+      this.ring.pop(more, b.add);
+      const got = b.frames;
+      const actual = got * f.driverRxNs + this.bytesOf(b) * f.driverRxPerByteNs + this.sink.cost(b);
+      cost = Math.max(0, cost + actual - more * this.pPer); // settle the estimate in the next chunk
+      cost += this.sink.deliver(b, cpu);
+      this.pDone += got;
+      this.pCost = cost;
+      if (got === more && more === prev) return true; // exact fixed point: nothing else landed
+      return false;
     }
-    if (cost > 0) yield cost; // an empty poll's overhead, or the last round's delivery cost
-    cpu.softnet.processed += done;
-    if (done < budget && napiCompleteDone(n, cpu, done)) this.rearm();
-    return done;
+    this.pCost = cost;
+    return false;
   }
 
   /** Frames the constant-rate sources will have put in the ring by time t (what sync(t) would add). */
