@@ -32,6 +32,7 @@ import {
   setThreaded,
 } from "../../linux/index.js";
 import { printJson, renderTable } from "../output.js";
+import { applyIrqKnobs, IRQ_KNOB_HELP, irqKnobRows, parseIrqKnobFlags } from "./napi-irq.js";
 
 const TARGET_HELP =
   "TARGET is DEV (every NAPI instance of the device) or DEV/NAPI_ID (one instance); several may be given.";
@@ -214,12 +215,10 @@ export function registerNapi(program: Command): void {
     .command("set")
     .description("switch threaded mode: disabled (softirq), enabled (kthread) or busy-poll")
     .argument("<targets...>", TARGET_HELP)
-    .addOption(
-      new Option(
-        "--threaded <MODE>",
-        "disabled|enabled|busy-poll (also softirq|threaded)",
-      ).makeOptionMandatory(),
-    )
+    .addOption(new Option("--threaded <MODE>", "disabled|enabled|busy-poll (also softirq|threaded)"))
+    .option("--defer-hard-irqs <N>", "napi_defer_hard_irqs (see IRQ deferral below)")
+    .option("--gro-flush-timeout <T>", "gro_flush_timeout, e.g. 200us")
+    .option("--irq-suspend-timeout <T>", "irq_suspend_timeout, e.g. 20ms (per NAPI, 6.13+)")
     .addOption(
       new Option("--via <HOW>", "netlink (per NAPI), sysfs (whole device, also NAPIs created later), auto")
         .choices(["auto", "netlink", "sysfs"] as const)
@@ -230,9 +229,24 @@ export function registerNapi(program: Command): void {
     .addHelpText(
       "after",
       "\nExamples:\n  napilab napi set eth0 --threaded enabled\n  napilab napi set eth0/8193 --threaded disabled\n" +
-        "  napilab napi set vb --threaded enabled --netns lab --via sysfs\n",
+        "  napilab napi set vb --threaded enabled --netns lab --via sysfs\n" +
+        IRQ_KNOB_HELP,
     )
     .action((targets, o) => {
+      const knobs = parseIrqKnobFlags(o);
+      if (o.threaded === undefined) {
+        if (knobs === null)
+          throw new InputError(
+            "napi set needs --threaded or an IRQ knob (--defer-hard-irqs, --gro-flush-timeout, --irq-suspend-timeout)",
+          );
+        const changes = deferSignals(() => applyIrqKnobs(targetsOf(targets), knobs, o.netns));
+        if (o.json) return printJson(changes);
+        return void process.stdout.write(`${irqKnobRows(changes)}\n`);
+      }
+      if (knobs !== null)
+        throw new InputError(
+          "give --threaded and the IRQ knobs in two napi set calls (each is applied and read back on its own)",
+        );
       const mode: KernelThreaded = (KERNEL_THREADED_NAMES as readonly string[]).includes(o.threaded)
         ? (o.threaded as KernelThreaded)
         : napiModeToKernel(parseNapiMode(o.threaded));

@@ -53,8 +53,8 @@ export function parseModesOptions(o: ModesFlags): Partial<FloodOptions> {
     r.busyPollBudget = parseInteger(o.busyPollBudget, "--busy-poll-budget", 1, 65_535);
   if (o.deferHardIrqs !== undefined)
     r.deferHardIrqs = parseInteger(o.deferHardIrqs, "--defer-hard-irqs", 0, 2 ** 31 - 1);
-  if (o.groFlushTimeout !== undefined) r.groFlushTimeoutNs = parseDuration(o.groFlushTimeout);
-  if (o.irqSuspendTimeout !== undefined) r.irqSuspendTimeoutNs = parseDuration(o.irqSuspendTimeout);
+  if (o.groFlushTimeout !== undefined) r.groFlushTimeoutNs = parseDuration(o.groFlushTimeout, "ns");
+  if (o.irqSuspendTimeout !== undefined) r.irqSuspendTimeoutNs = parseDuration(o.irqSuspendTimeout, "ns");
   return r;
 }
 
@@ -196,8 +196,8 @@ quantiles, per-CPU time split. --json: {"scenario": {...}, "rows": [...]}`,
       const knobs = {
         busyReadNs: parseDuration(o.busyRead),
         deferHardIrqs: parseInteger(o.deferHardIrqs, "--defer-hard-irqs", 0, 2 ** 31 - 1),
-        groFlushTimeoutNs: parseDuration(o.groFlushTimeout),
-        irqSuspendTimeoutNs: parseDuration(o.irqSuspendTimeout),
+        groFlushTimeoutNs: parseDuration(o.groFlushTimeout, "ns"),
+        irqSuspendTimeoutNs: parseDuration(o.irqSuspendTimeout, "ns"),
       };
       if (knobs.busyReadNs <= 0) throw new InputError("--busy-read must be positive in a comparison");
       const runs = compareRuns(base, knobs, modes);
