@@ -149,7 +149,11 @@ export function* napiThreadBody(k: Kernel, n: Napi, task: Task): Generator<numbe
       n.polls++;
       n.packets += work;
       yield* localBhEnable(k, task);
-      const repoll = work >= n.weight;
+      let repoll = work >= n.weight;
+      if (repoll && n.tun?.preferBusyPoll) {
+        n.tun.preferExit(k.cpus[task.cpu] as Cpu, work); // __napi_poll(): busy polling preferred
+        repoll = false;
+      }
       if (!n.threaded && n.schedThreaded) {
         // switched to softirq while this thread owned it: give the instance to NET_RX
         n.schedThreaded = false;

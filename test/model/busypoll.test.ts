@@ -9,7 +9,14 @@ import {
 import type { Cpu } from "../../src/model/cpu.js";
 import { runFlood } from "../../src/model/flood.js";
 import type { Kernel } from "../../src/model/kernel.js";
-import { Napi, type NapiDriver, napiCompleteDone, napiSchedule } from "../../src/model/napi.js";
+import {
+  Napi,
+  type NapiDriver,
+  napiCompleteDone,
+  napiSchedule,
+  napiSetMode,
+  napiThreadBody,
+} from "../../src/model/napi.js";
 import { attachNapiKnobs, NO_KNOBS } from "../../src/model/napi-timer.js";
 import { doSoftirq } from "../../src/model/softirq.js";
 import { SLEEP, type Task } from "../../src/model/task.js";
@@ -221,6 +228,29 @@ describe("preferred busy polling in net_rx_action (__napi_poll)", () => {
     assert.equal(n.sched, false);
     assert.equal(tun.preferBusyPoll, false, "napi_complete_done clears the bit");
     assert.ok(tun.expires > 0);
+  });
+
+  it("the napi kthread (napi_threaded_poll_loop -> __napi_poll) gives the instance up the same way", () => {
+    const { q, k, drv, n } = setup();
+    const tun = attachNapiKnobs(n, { deferHardIrqs: 2, groFlushTimeoutNs: 100_000, irqSuspendTimeoutNs: 0 });
+    drv.pending = 10_000;
+    napiSetMode(n, "threaded", (napi) =>
+      k.createTask("napi/eth0-1", "napi", { policy: "other", nice: 0 }, null, {
+        body: (t) => napiThreadBody(k, napi, t),
+        preemptible: false,
+      }),
+    );
+    const cpu = k.cpus[0] as Cpu;
+    napiSchedule(n, cpu);
+    tun.preferBusyPoll = true;
+    q.runUntil(50_000);
+    assert.equal(drv.log.length, 1, "one poll, then the thread let go");
+    assert.equal(drv.log[0]?.ctx, "task:napi/eth0-1");
+    assert.equal(n.sched, false);
+    assert.equal(tun.preferExits, 1);
+    q.runUntil(120_000);
+    assert.ok(drv.log.length >= 2, "the watchdog woke the thread after gro_flush_timeout");
+    assert.ok((drv.log[1]?.at ?? 0) >= 100_000);
   });
 
   it("without the bit a full-budget poll is repolled as before", () => {
