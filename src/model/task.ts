@@ -137,7 +137,7 @@ export class Task {
   startBody(): () => number {
     const b = this.makeBody(this);
     let next: () => number;
-    if ("step" in b) next = () => b.step();
+    if ("step" in b) next = b.step.bind(b);
     else
       next = () => {
         const r = b.next();
