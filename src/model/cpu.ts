@@ -385,9 +385,7 @@ export class Cpu {
       if (c.inGuest) {
         c.inGuest = false; // the guest halted: back in the host vCPU thread
       }
-      if (c.body === null) c.body = c.makeBody(c);
-      const r = c.body.next();
-      const v = r.done ? SLEEP : r.value;
+      const v = (c.next ?? c.startBody())();
       if (v >= 0) {
         c.remaining = Math.round(v);
       } else if (v === SLEEP) {

@@ -26,16 +26,25 @@ export class RxQueue implements NapiDriver {
   napi!: Napi;
   /** CPU the queue's IRQ is delivered to (/proc/irq/N/smp_affinity). */
   irqCpu: number;
-  /** Constant-rate sources hashed to this queue. */
-  private sources: Flow[] = [];
-  private acc: number[] = [];
+  // Constant-rate sources hashed to this queue, as typed per-source arrays (the arrival
+  // bookkeeping below walks them on every look at the ring): flow id, datagrams per second, frames
+  // per datagram, the fraction of the next datagram already "arrived", and this look's whole ones.
+  private nSrc = 0;
+  private srcId = new Int32Array(4);
+  private srcRate = new Float64Array(4);
+  private srcFrags = new Int32Array(4);
+  private acc = new Float64Array(4);
+  private whole = new Float64Array(4);
+  /** Every source has the same rate (the usual case): rate * dt / 1e9 is computed once per look. */
+  private uniformRate = true;
+  /** nextArrival() before the max with now, valid until the next sync that adds time (NaN: stale). */
+  private nextAt = Number.NaN;
   private byId: Flow[] = [];
   private lastSync = 0;
   private irqEnabled = true;
   private irqGen = 0;
   private lastIrqAt = Number.NEGATIVE_INFINITY;
   private batch = new Batch();
-  private whole: number[] = [];
   private readonly irqAction = {
     name: "rx",
     costNs: 0,
@@ -58,11 +67,31 @@ export class RxQueue implements NapiDriver {
     this.sink = sink;
   }
 
-  /** Attach a constant-rate flow; `phase` in [0,1) staggers flows so they do not arrive in lockstep. */
+  /** Attach a constant-rate flow (its rate is read now); `phase` in [0,1) staggers flows so they do not arrive in lockstep. */
   addSource(flow: Flow, phase = 0): void {
-    this.sources.push(flow);
-    this.acc.push(phase);
+    const i = this.nSrc;
+    if (i === this.srcId.length) this.growSources();
+    this.srcId[i] = flow.id;
+    this.srcRate[i] = flow.rateDps;
+    this.srcFrags[i] = flow.framing.frags;
+    this.acc[i] = phase;
+    this.nSrc = i + 1;
+    if (i > 0 && flow.rateDps !== this.srcRate[0]) this.uniformRate = false;
+    this.nextAt = Number.NaN;
     this.byId[flow.id] = flow;
+  }
+
+  private growSources(): void {
+    const cap = this.srcId.length * 2;
+    const grow = <T extends Int32Array | Float64Array>(a: T, b: T): T => {
+      b.set(a);
+      return b;
+    };
+    this.srcId = grow(this.srcId, new Int32Array(cap));
+    this.srcRate = grow(this.srcRate, new Float64Array(cap));
+    this.srcFrags = grow(this.srcFrags, new Int32Array(cap));
+    this.acc = grow(this.acc, new Float64Array(cap));
+    this.whole = new Float64Array(cap);
   }
 
   /** Add the datagrams that arrived since the last look; drop whole datagrams that do not fit. */
@@ -71,26 +100,40 @@ export class RxQueue implements NapiDriver {
     if (dt <= 0) return;
     const mid = this.lastSync + dt / 2;
     this.lastSync = now;
-    const n = this.sources.length;
-    let wantFrames = 0;
+    this.nextAt = Number.NaN;
+    const n = this.nSrc;
+    const acc = this.acc;
+    const rate = this.srcRate;
+    const frags = this.srcFrags;
     const whole = this.whole;
-    for (let i = 0; i < n; i++) {
-      const f = this.sources[i] as Flow;
-      const a = (this.acc[i] as number) + (f.rateDps * dt) / 1e9;
-      const d = Math.floor(a);
-      this.acc[i] = a - d;
-      whole[i] = d;
-      wantFrames += d * f.framing.frags;
+    let wantFrames = 0;
+    if (this.uniformRate && n > 0) {
+      const inc = ((rate[0] as number) * dt) / 1e9;
+      for (let i = 0; i < n; i++) {
+        const a = (acc[i] as number) + inc;
+        const d = Math.floor(a);
+        acc[i] = a - d;
+        whole[i] = d;
+        wantFrames += d * (frags[i] as number);
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const a = (acc[i] as number) + ((rate[i] as number) * dt) / 1e9;
+        const d = Math.floor(a);
+        acc[i] = a - d;
+        whole[i] = d;
+        wantFrames += d * (frags[i] as number);
+      }
     }
     if (wantFrames === 0) return;
     const free = this.ringSize - this.ring.length;
     const scale = wantFrames <= free ? 1 : free / wantFrames;
+    const ids = this.srcId;
     for (let i = 0; i < n; i++) {
       const d = whole[i] as number;
       if (d === 0) continue;
-      const f = this.sources[i] as Flow;
       const ok = scale === 1 ? d : Math.floor(d * scale);
-      this.ring.push(f.id, ok * f.framing.frags, mid);
+      this.ring.push(ids[i] as number, ok * (frags[i] as number), mid);
       this.arrived += d;
       this.ringDrops += d - ok;
     }
@@ -98,12 +141,19 @@ export class RxQueue implements NapiDriver {
 
   /** When the next datagram from any source lands in the ring. */
   nextArrival(now: number): number {
-    let best = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < this.sources.length; i++) {
-      const f = this.sources[i] as Flow;
-      if (f.rateDps <= 0) continue;
-      const t = this.lastSync + ((1 - (this.acc[i] as number)) * 1e9) / f.rateDps;
-      if (t < best) best = t;
+    let best = this.nextAt;
+    if (Number.isNaN(best)) {
+      // NaN: recompute since the last sync moved the sources on
+      best = Number.POSITIVE_INFINITY;
+      const acc = this.acc;
+      const rate = this.srcRate;
+      for (let i = 0; i < this.nSrc; i++) {
+        const r = rate[i] as number;
+        if (r <= 0) continue;
+        const t = this.lastSync + ((1 - (acc[i] as number)) * 1e9) / r;
+        if (t < best) best = t;
+      }
+      this.nextAt = best;
     }
     return Math.max(best, now);
   }
@@ -271,10 +321,17 @@ export class RxQueue implements NapiDriver {
   private framesLandingBy(t: number): number {
     const dt = t - this.lastSync;
     if (dt <= 0) return 0;
+    const n = this.nSrc;
+    const acc = this.acc;
+    const rate = this.srcRate;
+    const frags = this.srcFrags;
     let frames = 0;
-    for (let i = 0; i < this.sources.length; i++) {
-      const fl = this.sources[i] as Flow;
-      frames += Math.floor((this.acc[i] as number) + (fl.rateDps * dt) / 1e9) * fl.framing.frags;
+    if (this.uniformRate && n > 0) {
+      const inc = ((rate[0] as number) * dt) / 1e9;
+      for (let i = 0; i < n; i++) frames += Math.floor((acc[i] as number) + inc) * (frags[i] as number);
+    } else {
+      for (let i = 0; i < n; i++)
+        frames += Math.floor((acc[i] as number) + ((rate[i] as number) * dt) / 1e9) * (frags[i] as number);
     }
     return Math.min(frames, this.ringSize - this.ring.length);
   }

@@ -167,9 +167,7 @@ export class RunQueue {
   }
 
   private removeFair(t: Task): void {
-    const i = this.fair.indexOf(t);
-    if (i < 0) return;
-    this.fair.splice(i, 1);
+    if (!removeAt(this.fair, t)) return;
     this.sumW -= t.weight;
     this.sumWV -= t.weight * t.vruntime;
     if (this.fair.length === 0) {
@@ -236,8 +234,8 @@ export class RunQueue {
     if (!t.queued) return;
     t.queued = false;
     if (t.classRank === 1) this.removeFair(t);
-    else if (t.classRank === 2) this.rt.splice(this.rt.indexOf(t), 1);
-    else this.dl.splice(this.dl.indexOf(t), 1);
+    else if (t.classRank === 2) removeAt(this.rt, t);
+    else removeAt(this.dl, t);
   }
 
   /** The current task blocks: account it and save its lag (dequeue_entity with DEQUEUE_SLEEP). */
@@ -332,4 +330,14 @@ export class RunQueue {
     }
     return false;
   }
+}
+
+/** Remove t from a, keeping the others' order (splice without the array of removed elements it allocates). */
+function removeAt(a: Task[], t: Task): boolean {
+  const i = a.indexOf(t);
+  if (i < 0) return false;
+  const last = a.length - 1;
+  for (let j = i; j < last; j++) a[j] = a[j + 1] as Task;
+  a.pop();
+  return true;
 }

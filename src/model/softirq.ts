@@ -7,7 +7,7 @@ import type { Cpu } from "./cpu.js";
 import type { Kernel } from "./kernel.js";
 import type { Napi } from "./napi.js";
 import { netdevBudgetUsecsOf } from "./profile.js";
-import { PREEMPT, RESCHED, SLEEP, type Task } from "./task.js";
+import { PREEMPT, RESCHED, SLEEP, type StepBody, type Task } from "./task.js";
 
 /** NET_RX_SOFTIRQ's bit in the pending mask (the only softirq vector the model runs). */
 export const NET_RX_SOFTIRQ = 1 << 3;
@@ -207,16 +207,84 @@ export function* doSoftirq(_k: Kernel, cpu: Cpu): Generator<number, void, void> 
 }
 
 /** run_ksoftirqd() in the smpboot loop: process pending softirqs with BHs disabled, then cond_resched(). */
-export function* ksoftirqdBody(k: Kernel, cpu: Cpu, task: Task): Generator<number, void, void> {
-  for (;;) {
-    if (cpu.softirqPending === 0) {
-      yield SLEEP; // ksoftirqd_should_run() is false
-      continue;
+export function ksoftirqdBody(k: Kernel, cpu: Cpu, task: Task): StepBody {
+  return new KsoftirqdBody(k, cpu, task);
+}
+
+class KsoftirqdBody implements StepBody {
+  private run: SoftirqRun | null = null;
+  constructor(
+    readonly k: Kernel,
+    readonly cpu: Cpu,
+    readonly task: Task,
+  ) {}
+
+  step(): number {
+    const run = this.run;
+    if (run !== null) {
+      const c = run.step();
+      if (c >= 0) return c;
+      this.run = null;
+      this.task.bh--;
+      return RESCHED;
     }
-    task.bh++;
-    yield* doSoftirq(k, cpu);
+    if (this.cpu.softirqPending === 0) return SLEEP; // ksoftirqd_should_run() is false
+    this.task.bh++;
+    const r = this.cpu.softirqRun();
+    r.begin();
+    this.run = r;
+    return this.step();
+  }
+}
+
+/** step() of a BhEnableRun that has finished: the caller goes on in the same step. */
+export const BH_DONE = -100;
+
+/**
+ * local_bh_enable() from task context as a resumable step, for the state-machine bodies: at depth
+ * 0, run pending softirqs here (do_softirq) unless the "4.9" policy defers them to a runnable
+ * ksoftirqd, then a preemption point (preempt_check_resched). Same steps as localBhEnable().
+ */
+export class BhEnableRun {
+  private run: SoftirqRun | null = null;
+  private preempt = false;
+  constructor(
+    readonly k: Kernel,
+    readonly task: Task,
+  ) {}
+
+  /** Drop one BH-disable level; then call step() until it returns BH_DONE. */
+  begin(): void {
+    const task = this.task;
     task.bh--;
-    yield RESCHED;
+    this.run = null;
+    this.preempt = false;
+    if (task.bh > 0) return;
+    this.preempt = true;
+    const cpu = this.k.cpus[task.cpu] as Cpu;
+    if (bhEnableRunsSoftirq(this.k, cpu)) {
+      task.bh++;
+      task.softirqCtx++; // in_serving_softirq(): irqtime_account_irq() counts this as softirq time
+      const r = cpu.softirqRun();
+      r.begin();
+      this.run = r;
+    }
+  }
+
+  step(): number {
+    const run = this.run;
+    if (run !== null) {
+      const c = run.step();
+      if (c >= 0) return c;
+      this.run = null;
+      this.task.softirqCtx--;
+      this.task.bh--;
+    }
+    if (this.preempt) {
+      this.preempt = false;
+      return PREEMPT; // preempt_check_resched() at the end of __local_bh_enable_ip
+    }
+    return BH_DONE;
   }
 }
 
@@ -225,17 +293,13 @@ export function* ksoftirqdBody(k: Kernel, cpu: Cpu, task: Task): Generator<numbe
  * the "4.9" policy defers them to a runnable ksoftirqd.
  */
 export function* localBhEnable(k: Kernel, task: Task): Generator<number, void, void> {
-  task.bh--;
-  const cpu = k.cpus[task.cpu] as Cpu;
-  if (task.bh > 0) return;
-  if (bhEnableRunsSoftirq(k, cpu)) {
-    task.bh++;
-    task.softirqCtx++; // in_serving_softirq(): irqtime_account_irq() counts this as softirq time
-    yield* doSoftirq(k, cpu);
-    task.softirqCtx--;
-    task.bh--;
+  const bh = new BhEnableRun(k, task);
+  bh.begin();
+  for (;;) {
+    const c = bh.step();
+    if (c === BH_DONE) return;
+    yield c;
   }
-  yield PREEMPT; // preempt_check_resched() at the end of __local_bh_enable_ip
 }
 
 /**

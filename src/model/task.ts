@@ -14,7 +14,14 @@ export const PREEMPT = -4;
 /** vCPU thread only: enter the guest and run it until it halts (an unbounded chunk). */
 export const RUN_GUEST = -3;
 
-export type Body = Generator<number, void, void>;
+/**
+ * A task body as a resumable state machine: step() does the work up to the next step and returns
+ * it (a chunk in ns, or SLEEP, RESCHED, PREEMPT, RUN_GUEST), like the generator form's yields.
+ */
+export interface StepBody {
+  step(): number;
+}
+export type Body = Generator<number, void, void> | StepBody;
 export const TASK_KINDS = [
   "ksoftirqd",
   "napi",
@@ -66,7 +73,8 @@ export class Task {
   /** Depth of softirq processing run from this task's local_bh_enable (in_serving_softirq()). */
   softirqCtx = 0;
 
-  body: Body | null = null;
+  /** The body's step function, made on first run (one monomorphic call in Cpu.step for every body). */
+  next: (() => number) | null = null;
   makeBody: (t: Task) => Body;
   /** ns left of the chunk in progress (0 = ask the body for the next step). */
   remaining = 0;
@@ -135,6 +143,20 @@ export class Task {
 
   get rtPriority(): number {
     return this.policy.policy === "fifo" || this.policy.policy === "rr" ? this.policy.priority : 0;
+  }
+
+  /** Create the body and its step function (a generator's return counts as SLEEP). */
+  startBody(): () => number {
+    const b = this.makeBody(this);
+    let next: () => number;
+    if ("step" in b) next = b.step.bind(b);
+    else
+      next = () => {
+        const r = b.next();
+        return r.done ? SLEEP : r.value;
+      };
+    this.next = next;
+    return next;
   }
 
   allowedOn(cpu: number): boolean {
