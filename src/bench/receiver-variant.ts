@@ -8,6 +8,7 @@
  */
 import koffi from "koffi";
 import { HostError, InputError } from "../core/errors.js";
+import { parseDuration, parseInteger } from "../core/units.js";
 import { libc } from "../linux/libc.js";
 import { withNetns } from "../linux/netns.js";
 import { closeFd, SO_BUSY_POLL, SO_PREFER_BUSY_POLL, SOL_SOCKET, setIntOpt, udpSocket } from "./sys.js";
@@ -94,6 +95,37 @@ export function probeReceiverVariant(netns: string, v: ReceiverVariant): void {
       closeFd(fd);
     }
   });
+}
+
+/** The variant from `napilab bench` flags, or undefined when none was given (netserver's loop). */
+export function receiverVariantFromFlags(o: {
+  receiver?: string;
+  busyRead?: string;
+  preferBusyPoll?: boolean;
+  busyPollBudget?: string;
+}): ReceiverVariant | undefined {
+  if (
+    o.receiver === undefined &&
+    o.busyRead === undefined &&
+    !o.preferBusyPoll &&
+    o.busyPollBudget === undefined
+  )
+    return undefined;
+  const kind = (o.receiver ?? "blocking").trim().toLowerCase();
+  if (!(BENCH_RECEIVER_KINDS as readonly string[]).includes(kind))
+    throw new InputError(`invalid --receiver '${o.receiver}': use ${BENCH_RECEIVER_KINDS.join(" or ")}`);
+  const busyNs = o.busyRead === undefined ? 0 : parseDuration(o.busyRead, "us");
+  if (busyNs % 1000 !== 0)
+    throw new InputError(`--busy-read ${o.busyRead}: SO_BUSY_POLL takes whole microseconds`);
+  const v: ReceiverVariant = {
+    kind: kind as ReceiverVariant["kind"],
+    busyPollUs: busyNs / 1000,
+    preferBusyPoll: o.preferBusyPoll === true,
+    busyPollBudget:
+      o.busyPollBudget === undefined ? 0 : parseInteger(o.busyPollBudget, "--busy-poll-budget", 1, 65_535),
+  };
+  validateReceiverVariant(v);
+  return v;
 }
 
 export function describeReceiverVariant(v: ReceiverVariant): string {

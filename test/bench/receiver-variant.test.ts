@@ -8,7 +8,7 @@ import {
   validateReceiverVariant,
 } from "../../src/bench/receiver-variant.js";
 import { ThreadGroup } from "../../src/bench/traffic.js";
-import { createVethBed, type VethBed } from "../linux/fixture.js";
+import { createVethBed, runCli, type VethBed } from "../linux/fixture.js";
 
 const RX = "198.18.0.2";
 
@@ -108,6 +108,20 @@ describe("bench receiver variants on a real veth (own namespaces)", () => {
       assert.equal(r.napiId, 0);
     } finally {
       execFileSync("ip", ["netns", "exec", bed.nsB, "ethtool", "-K", "vb", "gro", "on"], { stdio: "ignore" });
+    }
+  });
+
+  it("napilab bench rejects bad receiver flags with one line, before building anything", () => {
+    for (const args of [
+      ["--prefer-busy-poll"],
+      ["--receiver", "epoll"],
+      ["--busy-read", "1500ns"],
+      ["--busy-poll-budget", "0", "--busy-read", "10us"],
+    ]) {
+      const r = runCli(["bench", "--quick", "--no-save", ...args]);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, /^napilab: /);
+      assert.equal(r.stderr.trim().split("\n").length, 1);
     }
   });
 
