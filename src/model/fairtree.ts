@@ -2,6 +2,7 @@
  * The fair class's queue of runnable tasks (cfs_rq->tasks_timeline): a balanced search tree ordered
  * by vruntime, augmented like the kernel's rbtree with the earliest virtual deadline of each subtree
  * (min_vruntime/min_deadline augmentation), so pick_eevdf() is a walk from the root, O(log n).
+ * A short queue (up to LIST_MAX tasks) is kept as a plain list and scanned: faster at that size.
  *
  * Ties are broken by queueing order (each insert gets a new sequence number): among equal
  * vruntimes or equal deadlines the task queued first wins, as a scan in queueing order would pick
@@ -53,15 +54,45 @@ function merge(a: Task | null, b: Task | null): Task | null {
   return b;
 }
 
+/** Queues up to this size are a plain list scanned in order (faster than a tree when short). */
+const LIST_MAX = 24;
+/** A tree shrinking below this size goes back to a list (the gap avoids flapping). */
+const LIST_BACK = 12;
+
 export class FairTree {
   private root: Task | null = null;
   private seq = 0;
   private prio = 0x2545f491;
-  /** Tasks in the tree. */
+  /** Tasks queued. */
   size = 0;
+  /** While short, the queue is this list in queueing order instead of the tree (null: tree). */
+  private list: Task[] | null = [];
+  private readonly listMax: number;
+  private readonly listBack: number;
+
+  /** listMax/listBack: the list-to-tree and tree-to-list sizes (tests vary them). */
+  constructor(listMax = LIST_MAX, listBack = LIST_BACK) {
+    this.listMax = listMax;
+    this.listBack = listBack;
+  }
 
   insert(t: Task): void {
     t.fairSeq = this.seq++;
+    const list = this.list;
+    if (list !== null) {
+      list.push(t);
+      this.size++;
+      if (this.size > this.listMax) {
+        this.list = null;
+        this.size = 0;
+        for (const q of list) this.treeInsert(q);
+      }
+      return;
+    }
+    this.treeInsert(t);
+  }
+
+  private treeInsert(t: Task): void {
     // xorshift32: deterministic priorities, well spread
     let x = this.prio;
     x ^= x << 13;
@@ -114,11 +145,32 @@ export class FairTree {
     }
   }
 
-  /** Remove a task that is in the tree (false if it is not). */
+  /** Remove a task that is queued here (false if it is not). */
   remove(t: Task): boolean {
-    if (this.root === null || t.fairSeq < 0) return false;
+    if (t.fairSeq < 0) return false;
+    const list = this.list;
+    if (list !== null) {
+      const i = list.indexOf(t);
+      if (i < 0) return false;
+      const last = list.length - 1;
+      for (let j = i; j < last; j++) list[j] = list[j + 1] as Task;
+      list.pop();
+      t.fairSeq = -1;
+      this.size--;
+      return true;
+    }
+    if (this.root === null) return false;
     const before0 = this.size;
     this.root = this.removeAt(this.root, t);
+    if (this.size < this.listBack) {
+      const back = this.inQueueOrder();
+      this.root = null;
+      this.list = back;
+      for (const q of back) {
+        q.fairLeft = null;
+        q.fairRight = null;
+      }
+    }
     return this.size < before0;
   }
 
@@ -140,6 +192,15 @@ export class FairTree {
 
   /** __pick_first_entity(): the smallest vruntime (queued first among equals), or null. */
   leftmost(): Task | null {
+    const list = this.list;
+    if (list !== null) {
+      let best: Task | null = null;
+      for (let i = 0; i < list.length; i++) {
+        const t = list[i] as Task;
+        if (best === null || t.vruntime < best.vruntime) best = t;
+      }
+      return best;
+    }
     let node = this.root;
     if (node === null) return null;
     while (node.fairLeft !== null) node = node.fairLeft;
@@ -153,6 +214,15 @@ export class FairTree {
    */
   earliestEligible(limit: number): Task | null {
     let best: Task | null = null;
+    const list = this.list;
+    if (list !== null) {
+      for (let i = 0; i < list.length; i++) {
+        const t = list[i] as Task;
+        if (t.vruntime > limit) continue;
+        if (best === null || t.deadline < best.deadline) best = t;
+      }
+      return best;
+    }
     let node = this.root;
     while (node !== null) {
       if (node.vruntime <= limit) {
@@ -168,11 +238,13 @@ export class FairTree {
 
   /** The task queued first, or null. */
   first(): Task | null {
+    if (this.list !== null) return this.list[0] ?? null;
     return this.root === null ? null : (this.root.fairFirst as Task);
   }
 
   /** Every queued task in queueing order (for load balancing; allocates). */
   inQueueOrder(): Task[] {
+    if (this.list !== null) return [...this.list];
     const out: Task[] = [];
     const walk = (n: Task | null): void => {
       if (n === null) return;

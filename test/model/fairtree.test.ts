@@ -24,40 +24,45 @@ function refLeftmost(queue: Task[]): Task | null {
 }
 
 describe("fair queue tree (EEVDF pick in O(log n))", () => {
-  it("picks what a scan in queueing order picks, ties included, through random inserts and removals", () => {
-    // small value ranges force many equal vruntimes and deadlines
-    const op = fc.record({
-      add: fc.boolean(),
-      who: fc.nat(15),
-      v: fc.integer({ min: 0, max: 6 }),
-      d: fc.integer({ min: 0, max: 6 }),
-      limit: fc.integer({ min: -1, max: 7 }),
+  for (const [name, listMax, listBack] of [
+    ["as a tree", 0, -1],
+    ["switching between list and tree", 4, 2],
+    ["with the default sizes", undefined, undefined],
+  ] as const)
+    it(`picks what a scan in queueing order picks, ties included, through random inserts and removals (${name})`, () => {
+      // small value ranges force many equal vruntimes and deadlines
+      const op = fc.record({
+        add: fc.boolean(),
+        who: fc.nat(39),
+        v: fc.integer({ min: 0, max: 6 }),
+        d: fc.integer({ min: 0, max: 6 }),
+        limit: fc.integer({ min: -1, max: 7 }),
+      });
+      fc.assert(
+        fc.property(fc.array(op, { maxLength: 160 }), (ops) => {
+          const tasks = Array.from({ length: 40 }, (_, i) => task(i + 1));
+          const tree = new FairTree(listMax, listBack);
+          const queue: Task[] = [];
+          for (const o of ops) {
+            const t = tasks[o.who] as Task;
+            const i = queue.indexOf(t);
+            if (o.add && i < 0) {
+              t.vruntime = o.v;
+              t.deadline = o.v + o.d;
+              tree.insert(t);
+              queue.push(t);
+            } else if (!o.add && i >= 0) {
+              assert.equal(tree.remove(t), true);
+              queue.splice(i, 1);
+            } else if (!o.add) assert.equal(tree.remove(t), false);
+            assert.equal(tree.size, queue.length);
+            assert.equal(tree.earliestEligible(o.limit), refEarliestEligible(queue, o.limit));
+            assert.equal(tree.leftmost(), refLeftmost(queue));
+            assert.equal(tree.first(), queue[0] ?? null);
+            assert.deepEqual(tree.inQueueOrder(), queue);
+          }
+        }),
+        { numRuns: 300 },
+      );
     });
-    fc.assert(
-      fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
-        const tasks = Array.from({ length: 16 }, (_, i) => task(i + 1));
-        const tree = new FairTree();
-        const queue: Task[] = [];
-        for (const o of ops) {
-          const t = tasks[o.who] as Task;
-          const i = queue.indexOf(t);
-          if (o.add && i < 0) {
-            t.vruntime = o.v;
-            t.deadline = o.v + o.d;
-            tree.insert(t);
-            queue.push(t);
-          } else if (!o.add && i >= 0) {
-            assert.equal(tree.remove(t), true);
-            queue.splice(i, 1);
-          } else if (!o.add) assert.equal(tree.remove(t), false);
-          assert.equal(tree.size, queue.length);
-          assert.equal(tree.earliestEligible(o.limit), refEarliestEligible(queue, o.limit));
-          assert.equal(tree.leftmost(), refLeftmost(queue));
-          assert.equal(tree.first(), queue[0] ?? null);
-          assert.deepEqual(tree.inQueueOrder(), queue);
-        }
-      }),
-      { numRuns: 300 },
-    );
-  });
 });
