@@ -161,11 +161,23 @@ export class RxQueue implements NapiDriver {
       best = Number.POSITIVE_INFINITY;
       const acc = this.acc;
       const rate = this.srcRate;
-      for (let i = 0; i < this.nSrc; i++) {
-        const r = rate[i] as number;
-        if (r <= 0) continue;
-        const t = this.lastSync + ((1 - (acc[i] as number)) * 1e9) / r;
-        if (t < best) best = t;
+      const n = this.nSrc;
+      if (this.uniformRate && n > 0) {
+        // one rate: the time to the next datagram falls as acc grows (every step below rounds
+        // monotonically), so the source with the largest acc lands first: one division, not n
+        const r = rate[0] as number;
+        if (r > 0) {
+          let top = acc[0] as number;
+          for (let i = 1; i < n; i++) if ((acc[i] as number) > top) top = acc[i] as number;
+          best = this.lastSync + ((1 - top) * 1e9) / r;
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          const r = rate[i] as number;
+          if (r <= 0) continue;
+          const t = this.lastSync + ((1 - (acc[i] as number)) * 1e9) / r;
+          if (t < best) best = t;
+        }
       }
       this.nextAt = best;
     }
