@@ -242,6 +242,19 @@ export class FairTree {
     return this.root === null ? null : (this.root.fairFirst as Task);
   }
 
+  /** The first task in queueing order that may run on `cpu`, or null. */
+  firstAllowedOn(cpu: number): Task | null {
+    const first = this.first();
+    if (first === null || first.allowedOn(cpu)) return first; // the usual case: no affinity
+    const list = this.list;
+    if (list !== null) {
+      for (let i = 1; i < list.length; i++) if ((list[i] as Task).allowedOn(cpu)) return list[i] as Task;
+      return null;
+    }
+    for (const t of this.inQueueOrder()) if (t.allowedOn(cpu)) return t;
+    return null;
+  }
+
   /** Every queued task in queueing order (for load balancing; allocates). */
   inQueueOrder(): Task[] {
     if (this.list !== null) return [...this.list];

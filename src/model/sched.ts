@@ -75,10 +75,7 @@ export class RunQueue {
       for (const t of this.dl) if (t.allowedOn(cpu)) return t;
       for (const t of this.rt) if (t.allowedOn(cpu)) return t;
     }
-    const first = this.fair.first();
-    if (first === null || first.allowedOn(cpu)) return first; // the usual case: no affinity
-    for (const t of this.fair.inQueueOrder()) if (t.allowedOn(cpu)) return t;
-    return null;
+    return this.fair.firstAllowedOn(cpu);
   }
 
   // ---- fair class (kernel/sched/fair.c) ----

@@ -6,7 +6,15 @@ import { hogBody } from "../../src/model/receivers.js";
 import { Task } from "../../src/model/task.js";
 
 const task = (id: number) =>
-  new Task(id, `t${id}`, "hog", { policy: "other", nice: 0 }, null, () => hogBody(), true);
+  new Task(
+    id,
+    `t${id}`,
+    "hog",
+    { policy: "other", nice: 0 },
+    id % 2 === 1 ? [0, 1] : [0],
+    () => hogBody(),
+    true,
+  );
 
 // the reference: the scans the run queue did over an array in queueing order
 function refEarliestEligible(queue: Task[], limit: number): Task | null {
@@ -60,6 +68,8 @@ describe("fair queue tree (EEVDF pick in O(log n))", () => {
             assert.equal(tree.leftmost(), refLeftmost(queue));
             assert.equal(tree.first(), queue[0] ?? null);
             assert.deepEqual(tree.inQueueOrder(), queue);
+            // affinity: only tasks with an odd id may run on CPU 1
+            assert.equal(tree.firstAllowedOn(1), queue.find((t) => t.id % 2 === 1) ?? null);
           }
         }),
         { numRuns: 300 },
