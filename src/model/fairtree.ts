@@ -56,8 +56,9 @@ function merge(a: Task | null, b: Task | null): Task | null {
 
 /** Queues up to this size are a plain list scanned in order (faster than a tree when short). */
 const LIST_MAX = 24;
-/** A tree shrinking below this size goes back to a list (the gap avoids flapping). */
-const LIST_BACK = 12;
+/** A tree shrinking below this size goes back to a list: 0, never (bursty queues, such as 200
+ * netservers woken together and drained, would rebuild it each burst). */
+const LIST_BACK = 0;
 
 export class FairTree {
   private root: Task | null = null;
