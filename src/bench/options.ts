@@ -9,6 +9,7 @@ import { hasCap } from "../linux/caps.js";
 import { checkCpusOnline } from "../linux/index.js";
 import { type BenchMode, busyPollSupported } from "./modes.js";
 import { packetSenderAvailable } from "./packet.js";
+import { type ReceiverVariant, validateReceiverVariant } from "./receiver-variant.js";
 import type { SenderKind } from "./traffic-protocol.js";
 
 /** Largest UDP payload over IPv4: 65535 - 20 (IP header) - 8 (UDP header). */
@@ -39,6 +40,8 @@ export interface BenchOptions {
   runIdPrefix?: string;
   /** Traffic generator: AF_PACKET frames (default where the kernel allows) or a UDP socket. */
   sender?: SenderKind;
+  /** Receiver variant (receiver-variant.ts); absent: netserver's blocking recv loop. */
+  receiver?: ReceiverVariant;
 }
 
 /** Reject what cannot run, with one clear message. Returns the options with unsupported modes noted. */
@@ -81,6 +84,7 @@ export function validateBenchOptions(o: BenchOptions): void {
     );
   if (o.runIdPrefix !== undefined && !/^[a-z0-9]{0,8}$/.test(o.runIdPrefix))
     throw new InputError("invalid run id prefix: up to 8 lower-case letters and digits");
+  if (o.receiver) validateReceiverVariant(o.receiver);
   checkCpusOnline(o.rxCpus);
   checkCpusOnline(o.txCpus);
 }

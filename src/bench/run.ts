@@ -11,6 +11,7 @@ import { type BenchMode, type ModeSetup, setupMode } from "./modes.js";
 import { type BenchOptions, checkHost, validateBenchOptions } from "./options.js";
 import { fragmentsPerDatagram, packetSenderAvailable } from "./packet.js";
 import { findKsoftirqd, irqTimeAccounting, onlineCpusText } from "./procfs.js";
+import { describeReceiverVariant, probeReceiverVariant } from "./receiver-variant.js";
 import {
   attachTxQdisc,
   createTopology,
@@ -46,6 +47,8 @@ export interface Cell extends CellMeasure {
     /** Frames the device refused: resent when wholeDatagrams, dropped at the ring otherwise. */
     refusedFrames: number;
   };
+  /** With a receiver variant: each receiver socket's SO_INCOMING_NAPI_ID (0: busy polling had no NAPI). */
+  receiverNapiIds?: number[];
 }
 
 export interface BenchResult {
@@ -66,6 +69,8 @@ export interface BenchResult {
     ratePps: number;
     batch: number;
     sender: SenderKind;
+    /** The receiver variant, when not netserver's blocking recv (receiver-variant.ts). */
+    receiver?: string;
   };
   topology: Topology;
   /** False when a signal ended the run early: `cells` holds the cells measured before it. */
@@ -163,6 +168,8 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
   let sender: ThreadGroup | undefined;
   try {
     const topo = createTopology(runId);
+    if (opts.receiver) probeReceiverVariant(topo.rxNetns, opts.receiver); // detected, not assumed
+    if (opts.receiver) probeReceiverVariant(topo.rxNetns, opts.receiver); // detected, not assumed
     const ksoftirqd = findKsoftirqd();
     const cpus = [...new Set([...opts.rxCpus, ...opts.txCpus])].sort((x, y) => x - y);
 
@@ -195,6 +202,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
         ratePps: opts.ratePps,
         batch: opts.batch,
         sender: senderKind,
+        ...(opts.receiver ? { receiver: describeReceiverVariant(opts.receiver) } : {}),
       },
       topology: topo,
       complete: signalled === undefined && failedWith === null,
@@ -218,6 +226,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
             cpus: opts.rxCpus,
             address: topo.rxAddr,
             port,
+            ...(opts.receiver ? { variant: opts.receiver } : {}),
           })),
         );
         const setup = setupMode(topo.rxNetns, topo.rxIfname, c.mode, opts.rxCpus);
@@ -266,6 +275,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
         const b = snapshot(probe, counts);
         const senderErrors = sum(sender.errors());
         const refusedFrames = sum(sender.refused());
+        const napiIds = opts.receiver ? { receiverNapiIds: receivers.napiIds() } : {};
         const failure = sender.failed ?? receivers.failed;
         await sender.stop();
         sender = undefined;
@@ -288,6 +298,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
           setup,
           senderErrors,
           generator: { kind: senderKind, framesPerDatagram, wholeDatagrams, refusedFrames },
+          ...napiIds,
         });
       } catch (err) {
         // a cell that fails on the host ends the run, but the cells measured before it are kept

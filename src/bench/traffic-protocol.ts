@@ -4,12 +4,14 @@
 export const CTRL_STOP = 0;
 
 /** Each thread owns SLOT_WIDTH Float64 counters in the shared counter buffer. */
-export const SLOT_WIDTH = 4;
+export const SLOT_WIDTH = 5;
 export const SLOT_PACKETS = 0;
 export const SLOT_BYTES = 1;
 export const SLOT_ERRORS = 2;
 /** Frames the device refused and the sender sent again (packet generator, whole datagrams). */
 export const SLOT_REFUSED = 3;
+/** Receivers: SO_INCOMING_NAPI_ID of their socket once a datagram arrived (receiver-variant.ts). */
+export const SLOT_NAPI_ID = 4;
 
 interface Common {
   /** Network namespace (a name under /run/netns) the thread enters before opening its socket. */
@@ -21,7 +23,13 @@ interface Common {
 }
 
 export type TrafficWorkerData =
-  | (Common & { role: "receiver"; address: string; port: number })
+  | (Common & {
+      role: "receiver";
+      address: string;
+      port: number;
+      /** Non-blocking recv and socket busy polling (receiver-variant.ts); absent: blocking recv. */
+      variant?: import("./receiver-variant.js").ReceiverVariant;
+    })
   | (Common & {
       role: "sender";
       source: string;

@@ -10,6 +10,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { PacketBatch, packetSocket } from "./packet.js";
+import { applyReceiverVariant, incomingNapiId, recvFlags, recvWithFlags } from "./receiver-variant.js";
 import {
   bindTo,
   closeFd,
@@ -30,6 +31,7 @@ import {
   CTRL_STOP,
   SLOT_BYTES,
   SLOT_ERRORS,
+  SLOT_NAPI_ID,
   SLOT_PACKETS,
   SLOT_REFUSED,
   SLOT_WIDTH,
@@ -57,12 +59,20 @@ function runReceiver(d: Extract<TrafficWorkerData, { role: "receiver" }>): void 
     bindTo(fd, d.address, d.port);
     // a timeout so a receiver blocked in recv notices the stop flag (idle receivers wake 4 times a second)
     setRecvTimeout(fd, 250);
+    const variant = d.variant;
+    if (variant) applyReceiverVariant(fd, variant);
+    const flags = variant ? recvFlags(variant) : 0;
+    let napiIdSeen = false;
     const buf = Buffer.alloc(65536);
     parentPort?.postMessage({ type: "ready", tid: gettid() });
     let packets = 0;
     let bytes = 0;
     while (!stopped()) {
-      const n = recvOnce(fd, buf);
+      const n = flags === 0 ? recvOnce(fd, buf) : recvWithFlags(fd, buf, flags);
+      if (n >= 0 && !napiIdSeen && variant) {
+        napiIdSeen = true;
+        counters[base + SLOT_NAPI_ID] = incomingNapiId(fd);
+      }
       if (n >= 0) {
         packets++;
         bytes += n;

@@ -8,7 +8,7 @@
  */
 import type { Kernel } from "./kernel.js";
 import { RunQueue } from "./sched.js";
-import { doSoftirq, NET_RX_SOFTIRQ } from "./softirq.js";
+import { NET_RX_SOFTIRQ, SoftirqRun } from "./softirq.js";
 import {
   PREEMPT,
   RESCHED,
@@ -32,8 +32,6 @@ const EXEC_TASK = 1;
 const EXEC_SOFT = 2;
 const EXEC_HARD = 3;
 const EXEC_PAUSED = 4;
-
-type Step = Generator<number, void, void>;
 
 /** softnet_data counters (what /proc/net/softnet_stat shows), plus squeezes split by cause. */
 export interface SoftnetStats {
@@ -80,7 +78,10 @@ export class Cpu {
   /** The interrupt whose handler runs when the current hardirq chunk (its cost) has been charged. */
   private hardAction: IrqAction | null = null;
   private hardRemaining = 0;
-  private softGen: Step | null = null;
+  /** The __do_softirq run at irq exit in progress (softirq context), or null. */
+  private softRun: SoftirqRun | null = null;
+  /** A reusable __do_softirq state machine (a CPU runs at most one at a time, see softirqRun()). */
+  private readonly softCache: SoftirqRun;
   private softRemaining = 0;
   private exec = EXEC_IDLE;
   private execStart = 0;
@@ -96,21 +97,26 @@ export class Cpu {
     this.irqTimeAccounting = k.f.irqTimeAccounting !== 0;
     this.fullPreempt = k.f.kernelPreempt !== 0;
     this.timerIrq.costNs = k.f.timerIrqNs;
+    this.softCache = new SoftirqRun(k, this);
     this.id = id;
     this.running = running;
     this.exec = running ? EXEC_IDLE : EXEC_PAUSED;
     // update_sysctl(): the profile's tunables are the normalized ones, scaled by the CPU count
     const scale = k.sysctlFactor;
-    this.rq = new RunQueue(id, {
-      fairClass: k.fairClass,
-      cfsLatencyNs: k.f.cfsLatencyNs * scale,
-      cfsMinGranularityNs: k.f.cfsMinGranularityNs * scale,
-      cfsWakeupGranularityNs: k.f.cfsWakeupGranularityNs * scale,
-      baseSliceNs: k.f.schedBaseSliceNs * scale,
-      rrTimesliceNs: k.f.rrTimesliceNs,
-      tickNs: k.tickNs,
-      runToParity: k.f.runToParity !== 0,
-    });
+    this.rq = new RunQueue(
+      id,
+      {
+        fairClass: k.fairClass,
+        cfsLatencyNs: k.f.cfsLatencyNs * scale,
+        cfsMinGranularityNs: k.f.cfsMinGranularityNs * scale,
+        cfsWakeupGranularityNs: k.f.cfsWakeupGranularityNs * scale,
+        baseSliceNs: k.f.schedBaseSliceNs * scale,
+        rrTimesliceNs: k.f.rrTimesliceNs,
+        tickNs: k.tickNs,
+        runToParity: k.f.runToParity !== 0,
+      },
+      k.load,
+    );
   }
 
   /** jiffies, the tick counter the kernel's time limits are written in. */
@@ -129,7 +135,7 @@ export class Cpu {
 
   /** in_interrupt(): in a hardirq, a softirq, or a bottom-half-disabled section. */
   inInterrupt(): boolean {
-    return this.inHard || this.softGen !== null || (this.rq.curr !== null && this.rq.curr.bh > 0);
+    return this.inHard || this.softRun !== null || (this.rq.curr !== null && this.rq.curr.bh > 0);
   }
 
   /** A device interrupt arrives at this CPU (the IRQ's affinity chose it). */
@@ -186,7 +192,7 @@ export class Cpu {
     return (
       this.pendingIrqs.length > 0 ||
       this.inHard ||
-      this.softGen !== null ||
+      this.softRun !== null ||
       this.rq.curr !== null ||
       this.rq.nrQueued > 0
     );
@@ -343,14 +349,14 @@ export class Cpu {
         }
         continue;
       }
-      if (this.softGen !== null) {
+      if (this.softRun !== null) {
         if (this.softRemaining > 0) {
           this.start(EXEC_SOFT, this.softRemaining);
           return;
         }
-        const r = this.softGen.next();
-        if (r.done) this.softGen = null;
-        else this.softRemaining = Math.round(r.value);
+        const v = this.softRun.step();
+        if (v < 0) this.softRun = null;
+        else this.softRemaining = Math.round(v);
         continue;
       }
       const c = this.rq.curr;
@@ -383,9 +389,7 @@ export class Cpu {
       if (c.inGuest) {
         c.inGuest = false; // the guest halted: back in the host vCPU thread
       }
-      if (c.body === null) c.body = c.makeBody(c);
-      const r = c.body.next();
-      const v = r.done ? SLEEP : r.value;
+      const v = (c.next ?? c.startBody())();
       if (v >= 0) {
         c.remaining = Math.round(v);
       } else if (v === SLEEP) {
@@ -408,9 +412,23 @@ export class Cpu {
   /** irq_exit() -> invoke_softirq(): run pending softirqs now unless in interrupt or the policy defers. */
   private irqExit(): void {
     if (this.softirqPending === 0 || this.inInterrupt()) return;
+    if (this.k.forceIrqThreads) {
+      this.wakeupSoftirqd(); // invoke_softirq() with force_irqthreads(): softirqs raised in a hardirq go to ksoftirqd
+      return;
+    }
     if (this.k.policy === "4.9" && this.ksoftirqdRunning()) return; // "let ksoftirqd do its job"
-    this.softGen = doSoftirq(this.k, this);
+    const run = this.softirqRun();
+    run.begin();
+    this.softRun = run;
     this.softRemaining = 0;
+  }
+
+  /**
+   * A __do_softirq state machine for this CPU: the cached one unless it is in use. Softirqs do not
+   * nest on a CPU (in_interrupt() holds during every run), so the cache is almost always free.
+   */
+  softirqRun(): SoftirqRun {
+    return this.softCache.active ? new SoftirqRun(this.k, this) : this.softCache;
   }
 
   /** __schedule(): put the current task back (or let it sleep), pick the next, switch. */

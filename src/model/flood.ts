@@ -7,9 +7,18 @@
 import { InputError } from "../core/errors.js";
 import { checkCpusWithin } from "../core/units.js";
 import { type NapiMode, type SchedPolicy, validateSchedPolicy } from "../core/vocabulary.js";
+import {
+  BUSY_POLL_BUDGET,
+  blockingReceiverBody,
+  epollReceiverBody,
+  nonblockingReceiverBody,
+  RECEIVER_KINDS,
+  type ReceiverKind,
+} from "./busypoll.js";
 import { EventQueue } from "./events.js";
 import { Kernel } from "./kernel.js";
 import { Napi, napiSetMode, napiThreadBody } from "./napi.js";
+import { attachNapiKnobs } from "./napi-timer.js";
 import { RxQueue } from "./nic.js";
 import type { Profile, SoftirqPolicy } from "./profile.js";
 import { busyPollReceiverBody, hogBody, netserverBody } from "./receivers.js";
@@ -17,6 +26,7 @@ import { hashInts, Rng } from "./rng.js";
 import type { FairClass } from "./sched.js";
 import { type Flow, LocalStack, UdpSocket } from "./socket.js";
 import type { Task, TaskKind } from "./task.js";
+import { threadIrqs } from "./threadirqs.js";
 import { lineRateDps, udpFraming } from "./wire.js";
 
 export interface FloodOptions {
@@ -47,6 +57,37 @@ export interface FloodOptions {
   busyReadNs?: number;
   /** Called every 1% of simulated time (warm-up included) with the share done, 0..1: for a progress bar. */
   onProgress?: (share: number) => void;
+  // ---- the modes family (opt-in; absent, the flood runs exactly as before) ----
+  /** Forced irq threading (threadirqs): the rx IRQs' handlers run in irq/N-eth0-rx-i threads. */
+  threadirqs?: boolean;
+  /** Policy of the irq threads (default SCHED_FIFO 50). */
+  irqThreadPolicy?: SchedPolicy;
+  /** How the receivers wait: blocking recv(), non-blocking recv() spinning on EAGAIN, or epoll. */
+  receiver?: ReceiverKind;
+  /** SO_PREFER_BUSY_POLL (or epoll prefer_busy_poll). */
+  preferBusyPoll?: boolean;
+  /** SO_BUSY_POLL_BUDGET (default BUSY_POLL_BUDGET, 8). */
+  busyPollBudget?: number;
+  /** napi_defer_hard_irqs of every NAPI. */
+  deferHardIrqs?: number;
+  /** gro_flush_timeout of every NAPI, ns. */
+  groFlushTimeoutNs?: number;
+  /** irq_suspend_timeout of every NAPI, ns. */
+  irqSuspendTimeoutNs?: number;
+}
+
+/** Whether a configuration uses any option of the modes family (then the result has its extras). */
+export function usesModeOptions(o: FloodOptions): boolean {
+  return (
+    o.threadirqs !== undefined ||
+    o.receiver !== undefined ||
+    o.preferBusyPoll !== undefined ||
+    o.busyPollBudget !== undefined ||
+    o.deferHardIrqs !== undefined ||
+    o.groFlushTimeoutNs !== undefined ||
+    o.irqSuspendTimeoutNs !== undefined ||
+    o.irqThreadPolicy !== undefined
+  );
 }
 
 export interface CpuSplit {
@@ -58,6 +99,8 @@ export interface CpuSplit {
   receivers: number;
   hogs: number;
   idle: number;
+  /** irq/N threads (threadirqs only; their NET_RX at BH enable counts as softirq). */
+  irqThreads?: number;
 }
 
 export interface FloodResult {
@@ -72,6 +115,8 @@ export interface FloodResult {
     profile: string;
     seed: number;
     receiverCpus: number[] | null;
+    /** Present when an option of the modes family is used. */
+    modes?: ModesConfig;
   };
   offeredPps: number;
   deliveredPps: number;
@@ -95,8 +140,38 @@ export interface FloodResult {
     samples: number;
     /** Wire-to-recv() latency at LATENCY_QUANTILES, for plotting the distribution. */
     quantiles: { q: number; us: number }[];
+    p999Us?: number;
+  };
+  /** Present when an option of the modes family is used. */
+  modes?: {
+    irqThreads: { name: string; cpu: number; runs: number; runPct: number }[];
+    napiTimers: { name: string; timerFires: number; deferredCompletions: number; preferExits: number }[];
   };
   sim: { events: number; simulatedNs: number; datagrams: number; wallMs: number };
+}
+
+export interface ModesConfig {
+  threadirqs: boolean;
+  receiver: ReceiverKind;
+  busyReadNs: number;
+  preferBusyPoll: boolean;
+  busyPollBudget: number;
+  deferHardIrqs: number;
+  groFlushTimeoutNs: number;
+  irqSuspendTimeoutNs: number;
+}
+
+function modesConfig(o: FloodOptions): ModesConfig {
+  return {
+    threadirqs: o.threadirqs ?? false,
+    receiver: o.receiver ?? "blocking",
+    busyReadNs: o.busyReadNs ?? 0,
+    preferBusyPoll: o.preferBusyPoll ?? false,
+    busyPollBudget: o.busyPollBudget ?? BUSY_POLL_BUDGET,
+    deferHardIrqs: o.deferHardIrqs ?? 0,
+    groFlushTimeoutNs: o.groFlushTimeoutNs ?? 0,
+    irqSuspendTimeoutNs: o.irqSuspendTimeoutNs ?? 0,
+  };
 }
 
 /** Check a flood configuration before anything runs; throws InputError with a one-line message. */
@@ -123,6 +198,23 @@ export function validateFlood(o: FloodOptions): void {
   if (o.receiverPolicy) validateSchedPolicy(o.receiverPolicy);
   if (o.busyReadNs !== undefined && (o.busyReadNs < 0 || o.busyReadNs > 1e9))
     throw new InputError("--busy-read must be 0 to 1s");
+  if (o.receiver !== undefined && !(RECEIVER_KINDS as readonly string[]).includes(o.receiver))
+    throw new InputError(`--receiver must be one of ${RECEIVER_KINDS.join(", ")}, got ${o.receiver}`);
+  if (o.busyPollBudget !== undefined) int(o.busyPollBudget, "--busy-poll-budget", 1, 65_535);
+  if (o.deferHardIrqs !== undefined) int(o.deferHardIrqs, "--defer-hard-irqs", 0, 2 ** 31 - 1);
+  const timeout = (v: number | undefined, what: string) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 2 ** 32 - 1))
+      throw new InputError(`${what} must be 0 to 4.29s (a u32 of ns), got ${v}`);
+  };
+  timeout(o.groFlushTimeoutNs, "--gro-flush-timeout");
+  timeout(o.irqSuspendTimeoutNs, "--irq-suspend-timeout");
+  if (o.irqThreadPolicy) validateSchedPolicy(o.irqThreadPolicy);
+  if (o.irqSuspendTimeoutNs && o.receiver !== "epoll")
+    throw new InputError(
+      "--irq-suspend-timeout acts through epoll busy polling: use it with --receiver epoll",
+    );
+  if (o.irqSuspendTimeoutNs && !o.preferBusyPoll)
+    throw new InputError("--irq-suspend-timeout needs --prefer-busy-poll (napi_suspend_irqs runs only then)");
 }
 
 /**
@@ -197,6 +289,15 @@ export function runFlood(o: FloodOptions): FloodResult {
     return t;
   };
   for (const n of napis) napiSetMode(n, o.mode, makeThread);
+  const modes = usesModeOptions(o) ? modesConfig(o) : null;
+  const irqThreads = modes?.threadirqs
+    ? threadIrqs(k, queues, { dev: "eth0", policy: o.irqThreadPolicy })
+    : [];
+  if (
+    modes &&
+    (modes.preferBusyPoll || modes.deferHardIrqs || modes.groFlushTimeoutNs || modes.irqSuspendTimeoutNs)
+  )
+    for (const n of napis) attachNapiKnobs(n, modes);
 
   const receivers: Task[] = [];
   flows.forEach((fl, i) => {
@@ -210,9 +311,11 @@ export function runFlood(o: FloodOptions): FloodResult {
       o.receiverCpus ?? null,
       {
         body: (task) =>
-          busy > 0
-            ? busyPollReceiverBody(k, task, sock, stack, o.size, napi, busy)
-            : netserverBody(k, task, sock, stack, o.size),
+          modes !== null
+            ? receiverBody(k, task, sock, stack, o.size, modes, napi)
+            : busy > 0
+              ? busyPollReceiverBody(k, task, sock, stack, o.size, napi, busy)
+              : netserverBody(k, task, sock, stack, o.size),
         preemptible: true,
       },
     );
@@ -241,7 +344,9 @@ export function runFlood(o: FloodOptions): FloodResult {
   for (const n of napis) {
     n.polls = 0;
     n.packets = 0;
+    n.tun?.resetStats();
   }
+  for (const it of irqThreads) it.runs = 0;
   const sockBase = flows.map((fl) => ({ d: fl.socket?.delivered ?? 0, x: fl.socket?.drops ?? 0 }));
   const latency = stack.latency;
   latency.reset();
@@ -276,6 +381,7 @@ export function runFlood(o: FloodOptions): FloodResult {
       receivers: pct(byKind("receiver")),
       hogs: pct(byKind("hog")),
       idle: pct(cpu.idleNs),
+      ...(modes?.threadirqs ? { irqThreads: pct(byKind("irqthread")) } : {}),
     };
   });
 
@@ -291,6 +397,7 @@ export function runFlood(o: FloodOptions): FloodResult {
       profile: o.profile.name,
       seed,
       receiverCpus: o.receiverCpus ?? null,
+      ...(modes ? { modes } : {}),
     },
     offeredPps: round2(offeredPps),
     deliveredPps: round2(delivered / secs),
@@ -328,7 +435,26 @@ export function runFlood(o: FloodOptions): FloodResult {
       p99Us: round2(latency.quantile(0.99) / 1000),
       samples: latency.total,
       quantiles: LATENCY_QUANTILES.map((q) => ({ q, us: round2(latency.quantile(q) / 1000) })),
+      ...(modes ? { p999Us: round2(latency.quantile(0.999) / 1000) } : {}),
     },
+    ...(modes
+      ? {
+          modes: {
+            irqThreads: irqThreads.map((it) => ({
+              name: it.task.name,
+              cpu: it.task.cpu,
+              runs: it.runs,
+              runPct: pct(it.task.sumExecNs),
+            })),
+            napiTimers: napis.map((n) => ({
+              name: n.name,
+              timerFires: n.tun?.timerFires ?? 0,
+              deferredCompletions: n.tun?.deferredCompletions ?? 0,
+              preferExits: n.tun?.preferExits ?? 0,
+            })),
+          },
+        }
+      : {}),
     sim: {
       events: q.processed - eventsBase,
       simulatedNs: o.durationNs,
@@ -342,6 +468,23 @@ export function runFlood(o: FloodOptions): FloodResult {
 export const LATENCY_QUANTILES = [
   0.001, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1,
 ] as const;
+
+/** The receiver body of the modes family: blocking (netserver when not busy polling), non-blocking or epoll. */
+function receiverBody(
+  k: Kernel,
+  task: Task,
+  sock: UdpSocket,
+  stack: LocalStack,
+  payload: number,
+  m: ModesConfig,
+  napi: Napi,
+) {
+  const s = { napi, busyNs: m.busyReadNs, prefer: m.preferBusyPoll, budget: m.busyPollBudget };
+  if (m.receiver === "nonblocking") return nonblockingReceiverBody(k, task, sock, stack, payload, s);
+  if (m.receiver === "epoll") return epollReceiverBody(k, task, sock, stack, payload, s);
+  if (m.busyReadNs > 0) return blockingReceiverBody(k, task, sock, stack, payload, s);
+  return netserverBody(k, task, sock, stack, payload);
+}
 
 function round2(x: number): number {
   return Math.round(x * 100) / 100;

@@ -11,6 +11,12 @@ import type { Kernel } from "./kernel.js";
 import { type Napi, type NapiDriver, napiCompleteDone, napiSchedule } from "./napi.js";
 import { Batch, type Flow, type FrameSink } from "./socket.js";
 
+const POLL_IDLE = 0;
+const POLL_ROUND = 1;
+const POLL_AFTER_ROUND = 2;
+const POLL_TAIL = 3;
+const POLL_FINISH = 4;
+
 export class RxQueue implements NapiDriver {
   readonly k: Kernel;
   readonly index: number;
@@ -20,21 +26,36 @@ export class RxQueue implements NapiDriver {
   napi!: Napi;
   /** CPU the queue's IRQ is delivered to (/proc/irq/N/smp_affinity). */
   irqCpu: number;
-  /** Constant-rate sources hashed to this queue. */
-  private sources: Flow[] = [];
-  private acc: number[] = [];
+  // Constant-rate sources hashed to this queue, as typed per-source arrays (the arrival
+  // bookkeeping below walks them on every look at the ring): flow id, datagrams per second, frames
+  // per datagram, the fraction of the next datagram already "arrived", and this look's whole ones.
+  private nSrc = 0;
+  private srcId = new Int32Array(4);
+  private srcRate = new Float64Array(4);
+  private srcFrags = new Int32Array(4);
+  private acc = new Float64Array(4);
+  private whole = new Float64Array(4);
+  /** Every source has the same rate (the usual case): rate * dt / 1e9 is computed once per look. */
+  private uniformRate = true;
+  /** The most frames a source's datagram takes. */
+  private maxFrags = 1;
+  /** nextArrival() before the max with now, valid until the next sync that adds time (NaN: stale). */
+  private nextAt = Number.NaN;
   private byId: Flow[] = [];
   private lastSync = 0;
   private irqEnabled = true;
   private irqGen = 0;
   private lastIrqAt = Number.NEGATIVE_INFINITY;
   private batch = new Batch();
-  private whole: number[] = [];
   private readonly irqAction = {
     name: "rx",
     costNs: 0,
-    handler: (c: Cpu) => napiSchedule(this.napi, c),
+    handler: (c: Cpu) => (this.primaryHandler !== null ? this.primaryHandler(c) : napiSchedule(this.napi, c)),
   };
+  /** With forced irq threading: the primary handler that wakes the irq thread (threadirqs.ts). */
+  primaryHandler: ((c: Cpu) => void) | null = null;
+  /** Extra hardirq cost of the primary handler (waking the irq thread); 0 without threadirqs. */
+  primaryExtraNs = 0;
   /** Datagrams dropped because the ring was full (rx_missed_errors / rx_fifo_errors). */
   ringDrops = 0;
   arrived = 0;
@@ -48,11 +69,32 @@ export class RxQueue implements NapiDriver {
     this.sink = sink;
   }
 
-  /** Attach a constant-rate flow; `phase` in [0,1) staggers flows so they do not arrive in lockstep. */
+  /** Attach a constant-rate flow (its rate is read now); `phase` in [0,1) staggers flows so they do not arrive in lockstep. */
   addSource(flow: Flow, phase = 0): void {
-    this.sources.push(flow);
-    this.acc.push(phase);
+    const i = this.nSrc;
+    if (i === this.srcId.length) this.growSources();
+    this.srcId[i] = flow.id;
+    this.srcRate[i] = flow.rateDps;
+    this.srcFrags[i] = flow.framing.frags;
+    this.acc[i] = phase;
+    this.nSrc = i + 1;
+    if (i > 0 && flow.rateDps !== this.srcRate[0]) this.uniformRate = false;
+    if (flow.framing.frags > this.maxFrags) this.maxFrags = flow.framing.frags;
+    this.nextAt = Number.NaN;
     this.byId[flow.id] = flow;
+  }
+
+  private growSources(): void {
+    const cap = this.srcId.length * 2;
+    const grow = <T extends Int32Array | Float64Array>(a: T, b: T): T => {
+      b.set(a);
+      return b;
+    };
+    this.srcId = grow(this.srcId, new Int32Array(cap));
+    this.srcRate = grow(this.srcRate, new Float64Array(cap));
+    this.srcFrags = grow(this.srcFrags, new Int32Array(cap));
+    this.acc = grow(this.acc, new Float64Array(cap));
+    this.whole = new Float64Array(cap);
   }
 
   /** Add the datagrams that arrived since the last look; drop whole datagrams that do not fit. */
@@ -61,26 +103,55 @@ export class RxQueue implements NapiDriver {
     if (dt <= 0) return;
     const mid = this.lastSync + dt / 2;
     this.lastSync = now;
-    const n = this.sources.length;
-    let wantFrames = 0;
+    this.nextAt = Number.NaN;
+    const n = this.nSrc;
+    const acc = this.acc;
+    const rate = this.srcRate;
+    const frags = this.srcFrags;
     const whole = this.whole;
-    for (let i = 0; i < n; i++) {
-      const f = this.sources[i] as Flow;
-      const a = (this.acc[i] as number) + (f.rateDps * dt) / 1e9;
-      const d = Math.floor(a);
-      this.acc[i] = a - d;
-      whole[i] = d;
-      wantFrames += d * f.framing.frags;
+    let wantFrames = 0;
+    if (this.uniformRate && n > 0) {
+      const inc = ((rate[0] as number) * dt) / 1e9;
+      // no source can bring more than floor(inc) + 2 datagrams (acc < 1, with a rounding margin):
+      // when even that fits the ring nothing is dropped, and one pass adds what arrived
+      if ((Math.floor(inc) + 2) * n * this.maxFrags <= this.ringSize - this.ring.length) {
+        const ids = this.srcId;
+        for (let i = 0; i < n; i++) {
+          const a = (acc[i] as number) + inc;
+          const d = Math.floor(a);
+          acc[i] = a - d;
+          if (d !== 0) {
+            this.ring.push(ids[i] as number, d * (frags[i] as number), mid);
+            this.arrived += d;
+          }
+        }
+        return;
+      }
+      for (let i = 0; i < n; i++) {
+        const a = (acc[i] as number) + inc;
+        const d = Math.floor(a);
+        acc[i] = a - d;
+        whole[i] = d;
+        wantFrames += d * (frags[i] as number);
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const a = (acc[i] as number) + ((rate[i] as number) * dt) / 1e9;
+        const d = Math.floor(a);
+        acc[i] = a - d;
+        whole[i] = d;
+        wantFrames += d * (frags[i] as number);
+      }
     }
     if (wantFrames === 0) return;
     const free = this.ringSize - this.ring.length;
     const scale = wantFrames <= free ? 1 : free / wantFrames;
+    const ids = this.srcId;
     for (let i = 0; i < n; i++) {
       const d = whole[i] as number;
       if (d === 0) continue;
-      const f = this.sources[i] as Flow;
       const ok = scale === 1 ? d : Math.floor(d * scale);
-      this.ring.push(f.id, ok * f.framing.frags, mid);
+      this.ring.push(ids[i] as number, ok * (frags[i] as number), mid);
       this.arrived += d;
       this.ringDrops += d - ok;
     }
@@ -88,12 +159,31 @@ export class RxQueue implements NapiDriver {
 
   /** When the next datagram from any source lands in the ring. */
   nextArrival(now: number): number {
-    let best = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < this.sources.length; i++) {
-      const f = this.sources[i] as Flow;
-      if (f.rateDps <= 0) continue;
-      const t = this.lastSync + ((1 - (this.acc[i] as number)) * 1e9) / f.rateDps;
-      if (t < best) best = t;
+    let best = this.nextAt;
+    if (Number.isNaN(best)) {
+      // NaN: recompute since the last sync moved the sources on
+      best = Number.POSITIVE_INFINITY;
+      const acc = this.acc;
+      const rate = this.srcRate;
+      const n = this.nSrc;
+      if (this.uniformRate && n > 0) {
+        // one rate: the time to the next datagram falls as acc grows (every step below rounds
+        // monotonically), so the source with the largest acc lands first: one division, not n
+        const r = rate[0] as number;
+        if (r > 0) {
+          let top = acc[0] as number;
+          for (let i = 1; i < n; i++) if ((acc[i] as number) > top) top = acc[i] as number;
+          best = this.lastSync + ((1 - top) * 1e9) / r;
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          const r = rate[i] as number;
+          if (r <= 0) continue;
+          const t = this.lastSync + ((1 - (acc[i] as number)) * 1e9) / r;
+          if (t < best) best = t;
+        }
+      }
+      this.nextAt = best;
     }
     return Math.max(best, now);
   }
@@ -119,7 +209,7 @@ export class RxQueue implements NapiDriver {
     this.lastIrqAt = this.k.q.now;
     this.irqs++;
     const cpu = this.k.cpus[this.irqCpu] as Cpu;
-    this.irqAction.costNs = this.k.f.hardirqNs;
+    this.irqAction.costNs = this.k.f.hardirqNs + this.primaryExtraNs;
     cpu.raiseIrq(this.irqAction);
   }
 
@@ -128,62 +218,151 @@ export class RxQueue implements NapiDriver {
    * descriptors until the budget is used or the next one is not done yet. Frames that land while
    * the poll runs are cleaned in the same poll: after each chunk the ring is looked at again.
    * Completes and re-arms only when it found the ring empty before the budget was used.
+   * (The generator form, for task contexts; it drives the resumable poll below.)
    */
   *poll(n: Napi, budget: number, cpu: Cpu): Generator<number, number, void> {
+    this.pollBegin(n, budget, cpu);
+    for (;;) {
+      const c = this.pollStep();
+      if (c < 0) return this.pollWork;
+      yield c;
+    }
+  }
+
+  // The poll as a resumable state machine: softirq mode runs about one poll per datagram, and a
+  // generator frame per poll (plus one per __do_softirq) was most of its allocation. One poll at a
+  // time per queue: NAPI_STATE_SCHED gives a NAPI instance a single poller.
+  private pPhase = POLL_IDLE;
+  private pNapi: Napi | null = null;
+  private pCpu: Cpu | null = null;
+  private pBudget = 0;
+  private pDone = 0;
+  private pCost = 0;
+  private pFrames = 0;
+  private pMore = 0;
+  private pPrev = 0;
+  private pPer = 0;
+  /** Work done by the poll that pollStep() last finished (its return value). */
+  pollWork = 0;
+
+  /** Start a poll of up to `budget` frames; then call pollStep() until it returns -1. */
+  pollBegin(n: Napi, budget: number, cpu: Cpu): void {
+    if (this.pPhase !== POLL_IDLE) throw new Error(`rx queue ${this.index}: poll re-entered`);
+    this.pNapi = n;
+    this.pCpu = cpu;
+    this.pBudget = budget;
+    this.pDone = 0;
+    // still to be charged: the poll overhead, then each round's delivery (wake-up) cost
+    this.pCost = this.k.f.napiPollNs;
+    this.pPhase = POLL_ROUND;
+  }
+
+  /** The next CPU chunk (ns) of the poll in progress, or -1 when it has finished (see pollWork). */
+  pollStep(): number {
+    let phase = this.pPhase;
+    if (phase === POLL_AFTER_ROUND) phase = this.afterRound() ? POLL_TAIL : POLL_ROUND;
+    if (phase === POLL_ROUND) {
+      const chunk = this.round();
+      if (chunk >= 0) {
+        this.pPhase = POLL_AFTER_ROUND;
+        return chunk;
+      }
+      phase = POLL_TAIL;
+    }
+    if (phase === POLL_TAIL && this.pCost > 0) {
+      this.pPhase = POLL_FINISH;
+      return Math.round(this.pCost); // an empty poll's overhead, or the last round's delivery cost
+    }
+    const n = this.pNapi as Napi;
+    const cpu = this.pCpu as Cpu;
+    const done = this.pDone;
+    this.pPhase = POLL_IDLE;
+    this.pNapi = null;
+    this.pCpu = null;
+    this.pollWork = done;
+    cpu.softnet.processed += done;
+    if (done < this.pBudget && napiCompleteDone(n, cpu, done)) this.rearm();
+    return -1;
+  }
+
+  /** Take what the ring holds (up to the budget) and return the round's chunk, or -1 if it was empty. */
+  private round(): number {
+    if (this.pDone >= this.pBudget) return -1;
     const f = this.k.f;
     const b = this.batch;
-    let done = 0;
-    // still to be charged: the poll overhead, then each round's delivery (wake-up) cost
-    let cost = f.napiPollNs;
-    while (done < budget) {
+    const now = this.k.q.now;
+    this.sync(now);
+    b.clear();
+    this.ring.pop(this.pBudget - this.pDone, b.add);
+    const frames = b.frames;
+    if (frames === 0) return -1;
+    const own = frames * f.driverRxNs + this.bytesOf(b) * f.driverRxPerByteNs + this.sink.cost(b);
+    const cost = this.pCost + own;
+    this.pCost = cost;
+    // frames that land while this round runs are cleaned in it too: for constant-rate sources
+    // their number is known in advance, so they extend this chunk instead of adding rounds
+    const per = own / frames;
+    const room = this.pBudget - this.pDone - frames;
+    let more = 0;
+    let prev = -1;
+    for (let i = 0; i < 3 && room > 0 && more !== prev; i++) {
+      prev = more;
+      more = Math.min(room, this.framesLandingBy(now + cost + more * per));
+    }
+    this.pFrames = frames;
+    this.pMore = more;
+    this.pPrev = prev;
+    this.pPer = per;
+    // rounded here as the CPU rounds every chunk: an integer crosses calls without a heap number
+    return Math.round(cost + more * per);
+  }
+
+  /** After a round's chunk: deliver it, take the frames that landed meanwhile. True: the poll is over. */
+  private afterRound(): boolean {
+    const f = this.k.f;
+    const b = this.batch;
+    const cpu = this.pCpu as Cpu;
+    const more = this.pMore;
+    const prev = this.pPrev;
+    let cost = this.sink.deliver(b, cpu);
+    this.pDone += this.pFrames;
+    // the estimate settled on a fixed point and nothing lands: the ring is empty now
+    if (more === 0 && more === prev) {
+      this.pCost = cost;
+      return true;
+    }
+    if (more > 0) {
       this.sync(this.k.q.now);
       b.clear();
-      this.ring.pop(budget - done, b.add);
-      const frames = b.frames;
-      if (frames === 0) break;
-      const own = frames * f.driverRxNs + this.bytesOf(b) * f.driverRxPerByteNs + this.sink.cost(b);
-      cost += own;
-      // frames that land while this round runs are cleaned in it too: for constant-rate sources
-      // their number is known in advance, so they extend this chunk instead of adding rounds
-      const per = own / frames;
-      const room = budget - done - frames;
-      let more = 0;
-      let prev = -1;
-      for (let i = 0; i < 3 && room > 0 && more !== prev; i++) {
-        prev = more;
-        more = Math.min(room, this.framesLandingBy(this.k.q.now + cost + more * per));
-      }
-      yield cost + more * per;
-      cost = this.sink.deliver(b, cpu);
-      done += frames;
-      // the estimate settled on a fixed point and nothing lands: the ring is empty now
-      if (more === 0 && more === prev) break;
-      if (more > 0) {
-        this.sync(this.k.q.now);
-        b.clear();
-        this.ring.pop(more, b.add);
-        const got = b.frames;
-        const actual = got * f.driverRxNs + this.bytesOf(b) * f.driverRxPerByteNs + this.sink.cost(b);
-        cost = Math.max(0, cost + actual - more * per); // settle the estimate in the next chunk
-        cost += this.sink.deliver(b, cpu);
-        done += got;
-        if (got === more && more === prev) break; // exact fixed point: nothing else landed
-      }
+      this.ring.pop(more, b.add);
+      const got = b.frames;
+      const actual = got * f.driverRxNs + this.bytesOf(b) * f.driverRxPerByteNs + this.sink.cost(b);
+      cost = Math.max(0, cost + actual - more * this.pPer); // settle the estimate in the next chunk
+      cost += this.sink.deliver(b, cpu);
+      this.pDone += got;
+      this.pCost = cost;
+      if (got === more && more === prev) return true; // exact fixed point: nothing else landed
+      return false;
     }
-    if (cost > 0) yield cost; // an empty poll's overhead, or the last round's delivery cost
-    cpu.softnet.processed += done;
-    if (done < budget && napiCompleteDone(n, cpu)) this.rearm();
-    return done;
+    this.pCost = cost;
+    return false;
   }
 
   /** Frames the constant-rate sources will have put in the ring by time t (what sync(t) would add). */
   private framesLandingBy(t: number): number {
     const dt = t - this.lastSync;
     if (dt <= 0) return 0;
+    const n = this.nSrc;
+    const acc = this.acc;
+    const rate = this.srcRate;
+    const frags = this.srcFrags;
     let frames = 0;
-    for (let i = 0; i < this.sources.length; i++) {
-      const fl = this.sources[i] as Flow;
-      frames += Math.floor((this.acc[i] as number) + (fl.rateDps * dt) / 1e9) * fl.framing.frags;
+    if (this.uniformRate && n > 0) {
+      const inc = ((rate[0] as number) * dt) / 1e9;
+      for (let i = 0; i < n; i++) frames += Math.floor((acc[i] as number) + inc) * (frags[i] as number);
+    } else {
+      for (let i = 0; i < n; i++)
+        frames += Math.floor((acc[i] as number) + ((rate[i] as number) * dt) / 1e9) * (frags[i] as number);
     }
     return Math.min(frames, this.ringSize - this.ring.length);
   }

@@ -8,8 +8,8 @@ import type { Cpu } from "./cpu.js";
 import type { Kernel } from "./kernel.js";
 import { type Napi, napiCompleteDone } from "./napi.js";
 import type { LocalStack, UdpSocket } from "./socket.js";
-import { bhEnableRunsSoftirq, localBhEnable } from "./softirq.js";
-import { RESCHED, SLEEP, type Task } from "./task.js";
+import { BH_DONE, BhEnableRun, bhEnableRunsSoftirq, localBhEnable } from "./softirq.js";
+import { RESCHED, SLEEP, type StepBody, type Task } from "./task.js";
 
 /** Datagrams one receiver chunk takes at most (model granularity, not a kernel figure). */
 export const RECV_BATCH = 8;
@@ -18,7 +18,7 @@ const HOG_CHUNK_NS = 1_000_000;
 /** BUSY_POLL_BUDGET in napi_busy_loop. */
 const BUSY_POLL_BUDGET = 8;
 
-function recvCost(k: Kernel, payload: number): number {
+export function recvCost(k: Kernel, payload: number): number {
   // __sys_recvfrom -> udp_recvmsg -> skb_copy_datagram_msg
   return k.f.recvSyscallNs + k.f.copyPerByteNs * payload;
 }
@@ -31,7 +31,7 @@ function recvCost(k: Kernel, payload: number): number {
  * preemption point for a user task. (Hot path: the BH-enable and the preemption point are only
  * stepped through when they have something to do.)
  */
-function* recvChunk(
+export function* recvChunk(
   k: Kernel,
   task: Task,
   sock: UdpSocket,
@@ -51,30 +51,74 @@ function* recvChunk(
 }
 
 /** netserver's UDP_STREAM loop: recv() until the socket is empty, then block in recv(). */
-export function* netserverBody(
+export function netserverBody(
   k: Kernel,
   task: Task,
   sock: UdpSocket,
   stack: LocalStack,
   payload: number,
-): Generator<number, void, void> {
-  const per = recvCost(k, payload);
-  for (;;) {
-    if (sock.queue.length === 0) {
-      sock.waiter = task; // add_wait_queue + schedule() in __skb_wait_for_more_packets
-      yield SLEEP;
-      continue;
+): StepBody {
+  return new NetserverBody(k, task, sock, stack, recvCost(k, payload));
+}
+
+const NS_TOP = 0;
+const NS_RECVD = 1;
+const NS_BH = 2;
+const NS_USER = 3;
+
+/** netserverBody as a resumable state machine (recvChunk inlined: the receivers' hot loop). */
+class NetserverBody implements StepBody {
+  private phase = NS_TOP;
+  private n = 0;
+  private readonly bh: BhEnableRun;
+  constructor(
+    readonly k: Kernel,
+    readonly task: Task,
+    readonly sock: UdpSocket,
+    readonly stack: LocalStack,
+    readonly per: number,
+  ) {
+    this.bh = new BhEnableRun(k, task);
+  }
+
+  step(): number {
+    const k = this.k;
+    const task = this.task;
+    const sock = this.sock;
+    for (;;) {
+      switch (this.phase) {
+        case NS_TOP: {
+          if (sock.queue.length === 0) {
+            sock.waiter = task; // add_wait_queue + schedule() in __skb_wait_for_more_packets
+            return SLEEP;
+          }
+          sock.waiter = null;
+          const n = bhEnableRunsSoftirq(k, k.cpus[task.cpu] as Cpu)
+            ? 1
+            : Math.min(sock.queue.length, RECV_BATCH);
+          this.n = n;
+          this.phase = NS_RECVD;
+          return Math.round(n * this.per); // udp_recvmsg with BHs enabled
+        }
+        case NS_RECVD:
+          sock.consume(this.n, k.q.now, this.stack.latency);
+          if (bhEnableRunsSoftirq(k, k.cpus[task.cpu] as Cpu)) {
+            task.bh++; // the queue lock section (spin_lock_bh) is part of the recv cost
+            this.bh.begin();
+            this.phase = NS_BH;
+          } else this.phase = NS_USER;
+          break;
+        case NS_BH: {
+          const c = this.bh.step();
+          if (c !== BH_DONE) return c;
+          this.phase = NS_USER;
+          break;
+        }
+        default:
+          this.phase = NS_TOP;
+          if ((k.cpus[task.cpu] as Cpu).needResched) return RESCHED; // exit_to_user_mode
+      }
     }
-    sock.waiter = null;
-    // recvChunk, inlined in this hot loop
-    const n = bhEnableRunsSoftirq(k, k.cpus[task.cpu] as Cpu) ? 1 : Math.min(sock.queue.length, RECV_BATCH);
-    yield n * per;
-    sock.consume(n, k.q.now, stack.latency);
-    if (bhEnableRunsSoftirq(k, k.cpus[task.cpu] as Cpu)) {
-      task.bh++;
-      yield* localBhEnable(k, task);
-    }
-    if ((k.cpus[task.cpu] as Cpu).needResched) yield RESCHED;
   }
 }
 
@@ -135,6 +179,8 @@ export function* busyPollReceiverBody(
 }
 
 /** A CPU hog: always runnable, preemptible user code. */
-export function* hogBody(): Generator<number, void, void> {
-  for (;;) yield HOG_CHUNK_NS;
+export function hogBody(): StepBody {
+  return HOG;
 }
+
+const HOG: StepBody = { step: () => HOG_CHUNK_NS };

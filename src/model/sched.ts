@@ -4,6 +4,7 @@
  * runtime, lag and eligibility, virtual deadlines). The current task is kept outside the queues,
  * as the kernel keeps it outside the rbtree.
  */
+import { FairTree } from "./fairtree.js";
 import { RUNNING, type Task } from "./task.js";
 
 export interface SchedParams {
@@ -29,7 +30,8 @@ export class RunQueue {
   private readonly p: SchedParams;
   /** The running task, or null when idle. */
   curr: Task | null = null;
-  private fair: Task[] = [];
+  /** Queued fair tasks, ordered by vruntime (the rbtree of cfs_rq). */
+  private fair = new FairTree();
   private rt: Task[] = [];
   private dl: Task[] = [];
   // avg_vruntime bookkeeping over queued fair entities (curr added on the fly)
@@ -39,9 +41,13 @@ export class RunQueue {
   private minVruntime = 0;
   private rtSeq = new Map<Task, number>();
 
-  constructor(cpu: number, p: SchedParams) {
+  /** Queued tasks over all run queues of the kernel (shared), so an idle balance can skip the scan. */
+  readonly load: { queued: number };
+
+  constructor(cpu: number, p: SchedParams, load: { queued: number } = { queued: 0 }) {
     this.cpu = cpu;
     this.p = p;
+    this.load = load;
   }
 
   /** The scheduler tunables this run queue uses (after update_sysctl scaling). */
@@ -51,16 +57,25 @@ export class RunQueue {
 
   /** Tasks queued plus the running one (rq->nr_running). */
   get nrRunning(): number {
-    return this.fair.length + this.rt.length + this.dl.length + (this.curr ? 1 : 0);
+    return this.fair.size + this.rt.length + this.dl.length + (this.curr ? 1 : 0);
   }
 
   get nrQueued(): number {
-    return this.fair.length + this.rt.length + this.dl.length;
+    return this.fair.size + this.rt.length + this.dl.length;
   }
 
   /** Queued tasks (not running), for load balancing. */
   queuedTasks(): Task[] {
-    return [...this.dl, ...this.rt, ...this.fair];
+    return [...this.dl, ...this.rt, ...this.fair.inQueueOrder()];
+  }
+
+  /** The first queued task, in queuedTasks() order, that may run on `cpu` (and is fair, if asked). */
+  firstMovable(cpu: number, fairOnly: boolean): Task | null {
+    if (!fairOnly) {
+      for (const t of this.dl) if (t.allowedOn(cpu)) return t;
+      for (const t of this.rt) if (t.allowedOn(cpu)) return t;
+    }
+    return this.fair.firstAllowedOn(cpu);
   }
 
   // ---- fair class (kernel/sched/fair.c) ----
@@ -79,9 +94,15 @@ export class RunQueue {
   private updateMinVruntime(): number {
     const c = this.curr && this.curr.classRank === 1 && this.curr.state === RUNNING ? this.curr : null;
     let v = c ? c.vruntime : Number.POSITIVE_INFINITY;
-    for (const t of this.fair) if (t.vruntime < v) v = t.vruntime;
+    const left = this.leftmost();
+    if (left !== null && left.vruntime < v) v = left.vruntime;
     if (v !== Number.POSITIVE_INFINITY && v > this.minVruntime) this.minVruntime = v;
     return this.minVruntime;
+  }
+
+  /** The leftmost queued fair task (__pick_first_entity; the earliest queued among equals), or null. */
+  private leftmost(): Task | null {
+    return this.fair.leftmost();
   }
 
   /** avg_vruntime(): the load-weighted mean vruntime V of the queue, current task included. */
@@ -161,18 +182,18 @@ export class RunQueue {
   }
 
   private addFair(t: Task): void {
-    this.fair.push(t);
+    this.fair.insert(t);
+    this.load.queued++;
     this.sumW += t.weight;
     this.sumWV += t.weight * t.vruntime;
   }
 
   private removeFair(t: Task): void {
-    const i = this.fair.indexOf(t);
-    if (i < 0) return;
-    this.fair.splice(i, 1);
+    if (!this.fair.remove(t)) return;
+    this.load.queued--;
     this.sumW -= t.weight;
     this.sumWV -= t.weight * t.vruntime;
-    if (this.fair.length === 0) {
+    if (this.fair.size === 0) {
       this.sumW = 0;
       this.sumWV = 0;
     }
@@ -182,14 +203,12 @@ export class RunQueue {
   private pickFair(): Task | null {
     if (this.p.fairClass === "eevdf") return this.pickEevdf();
     // CFS pick_next_entity(): the leftmost (smallest vruntime) task
-    let best: Task | null = null;
-    for (const t of this.fair) if (best === null || t.vruntime < best.vruntime) best = t;
-    return best;
+    return this.leftmost();
   }
 
   /** CFS sched_slice(): the task's share of the latency period (stretched past sched_nr_latency tasks). */
   private cfsSlice(t: Task, extra: number): number {
-    const nr = this.fair.length + (this.curr && this.curr.classRank === 1 ? 1 : 0) + extra;
+    const nr = this.fair.size + (this.curr && this.curr.classRank === 1 ? 1 : 0) + extra;
     const nrLatency = Math.max(1, Math.floor(this.p.cfsLatencyNs / this.p.cfsMinGranularityNs));
     const period = nr > nrLatency ? nr * this.p.cfsMinGranularityNs : this.p.cfsLatencyNs;
     const load = this.fairLoad() + (extra ? t.weight : 0);
@@ -202,14 +221,14 @@ export class RunQueue {
     if (c && c.vruntime > V + 1e-6) c = null; // a non-eligible current task loses its protection
     // RUN_TO_PARITY: once picked, run until not eligible or a new slice is handed out
     if (c && this.p.runToParity && c.protect) return c;
+    // the eligible queued task (vruntime <= V) with the earliest deadline; the current task keeps
+    // the CPU unless a queued one's deadline is strictly earlier
+    const q = this.fair.earliestEligible(V + 1e-6);
     let best: Task | null = c;
-    for (const t of this.fair) {
-      if (t.vruntime > V + 1e-6) continue;
-      if (best === null || t.deadline < best.deadline) best = t;
-    }
+    if (q !== null && (best === null || q.deadline < best.deadline)) best = q;
     if (best) return best;
     // numerically nobody eligible: fall back to the smallest vruntime
-    for (const t of this.fair) if (best === null || t.vruntime < best.vruntime) best = t;
+    best = this.leftmost();
     return best ?? c;
   }
 
@@ -225,9 +244,11 @@ export class RunQueue {
       this.addFair(t);
     } else if (t.classRank === 2) {
       this.rt.push(t);
+      this.load.queued++;
       this.rtSeq.set(t, this.seq++);
     } else {
       this.dl.push(t);
+      this.load.queued++;
     }
   }
 
@@ -236,8 +257,9 @@ export class RunQueue {
     if (!t.queued) return;
     t.queued = false;
     if (t.classRank === 1) this.removeFair(t);
-    else if (t.classRank === 2) this.rt.splice(this.rt.indexOf(t), 1);
-    else this.dl.splice(this.dl.indexOf(t), 1);
+    else if (t.classRank === 2) {
+      if (removeAt(this.rt, t)) this.load.queued--;
+    } else if (removeAt(this.dl, t)) this.load.queued--;
   }
 
   /** The current task blocks: account it and save its lag (dequeue_entity with DEQUEUE_SLEEP). */
@@ -256,10 +278,13 @@ export class RunQueue {
     if (t.classRank === 1) this.addFair(t);
     else if (t.classRank === 2) {
       this.rt.push(t);
+      this.load.queued++;
       if (t.policy.policy === "rr" && t.rtLeft <= 0) this.rtSeq.set(t, this.seq++);
       else if (!this.rtSeq.has(t)) this.rtSeq.set(t, this.seq++);
-    } else if (!t.dlThrottled) this.dl.push(t);
-    else t.queued = false;
+    } else if (!t.dlThrottled) {
+      this.dl.push(t);
+      this.load.queued++;
+    } else t.queued = false;
   }
 
   /** pick_next_task(): highest class first; removes the pick from the queue. */
@@ -306,13 +331,12 @@ export class RunQueue {
 
   /** CFS check_preempt_tick(): the slice is used up, or the leftmost task is a slice behind. */
   private cfsCheckPreemptTick(c: Task): boolean {
-    if (this.fair.length === 0) return false;
+    if (this.fair.size === 0) return false;
     const ideal = this.cfsSlice(c, 0);
     const ran = c.sumExecNs - c.execAtPick;
     if (ran > ideal) return true;
     if (ran < this.p.cfsMinGranularityNs) return false;
-    let left: Task | null = null;
-    for (const t of this.fair) if (left === null || t.vruntime < left.vruntime) left = t;
+    const left = this.leftmost();
     return left !== null && c.vruntime - left.vruntime > ideal;
   }
 
@@ -332,4 +356,14 @@ export class RunQueue {
     }
     return false;
   }
+}
+
+/** Remove t from a, keeping the others' order (splice without the array of removed elements it allocates). */
+function removeAt(a: Task[], t: Task): boolean {
+  const i = a.indexOf(t);
+  if (i < 0) return false;
+  const last = a.length - 1;
+  for (let j = i; j < last; j++) a[j] = a[j + 1] as Task;
+  a.pop();
+  return true;
 }

@@ -14,8 +14,24 @@ export const PREEMPT = -4;
 /** vCPU thread only: enter the guest and run it until it halts (an unbounded chunk). */
 export const RUN_GUEST = -3;
 
-export type Body = Generator<number, void, void>;
-export const TASK_KINDS = ["ksoftirqd", "napi", "receiver", "hog", "vhost", "vcpu", "other"] as const;
+/**
+ * A task body as a resumable state machine: step() does the work up to the next step and returns
+ * it (a chunk in ns, or SLEEP, RESCHED, PREEMPT, RUN_GUEST), like the generator form's yields.
+ */
+export interface StepBody {
+  step(): number;
+}
+export type Body = Generator<number, void, void> | StepBody;
+export const TASK_KINDS = [
+  "ksoftirqd",
+  "napi",
+  "receiver",
+  "hog",
+  "vhost",
+  "vcpu",
+  "other",
+  "irqthread",
+] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
 /** TASK_RUNNING: on a CPU or queued on a run queue. */
@@ -39,8 +55,11 @@ export class Task {
   policy: SchedPolicy;
   /** CPUs the task may run on (cpus_mask), or null for all. */
   cpus: number[] | null;
-  /** User tasks are preemptible anywhere; kernel threads only at RESCHED/SLEEP (voluntary preemption). */
-  readonly preemptible: boolean;
+  /**
+   * User tasks are preemptible anywhere; kernel threads only at RESCHED/SLEEP (voluntary preemption).
+   * Not readonly: a user task in napi_busy_loop runs with preempt_disable() (busypoll.ts).
+   */
+  preemptible: boolean;
 
   state = SLEEPING;
   /** The CPU it runs on or last ran on (task_cpu). */
@@ -54,7 +73,8 @@ export class Task {
   /** Depth of softirq processing run from this task's local_bh_enable (in_serving_softirq()). */
   softirqCtx = 0;
 
-  body: Body | null = null;
+  /** The body's step function, made on first run (one monomorphic call in Cpu.step for every body). */
+  next: (() => number) | null = null;
   makeBody: (t: Task) => Body;
   /** ns left of the chunk in progress (0 = ask the body for the next step). */
   remaining = 0;
@@ -64,6 +84,14 @@ export class Task {
   vruntime = 0;
   deadline = 0;
   vlag = 0;
+  // the fair queue's tree node (fairtree.ts): queueing sequence (-1: not queued), treap priority,
+  // children and the subtree's earliest-deadline and first-queued tasks
+  fairSeq = -1;
+  fairPrio = 0;
+  fairLeft: Task | null = null;
+  fairRight: Task | null = null;
+  fairMinDeadline: Task | null = null;
+  fairFirst: Task | null = null;
   /** RUN_TO_PARITY: the slice handed out at pick time is still protected. */
   protect = false;
   initial = true;
@@ -123,6 +151,20 @@ export class Task {
 
   get rtPriority(): number {
     return this.policy.policy === "fifo" || this.policy.policy === "rr" ? this.policy.priority : 0;
+  }
+
+  /** Create the body and its step function (a generator's return counts as SLEEP). */
+  startBody(): () => number {
+    const b = this.makeBody(this);
+    let next: () => number;
+    if ("step" in b) next = b.step.bind(b);
+    else
+      next = () => {
+        const r = b.next();
+        return r.done ? SLEEP : r.value;
+      };
+    this.next = next;
+    return next;
   }
 
   allowedOn(cpu: number): boolean {

@@ -17,6 +17,7 @@ import {
   runBench,
   saveResult,
 } from "../../bench/index.js";
+import { type ReceiverVariant, receiverVariantFromFlags } from "../../bench/receiver-variant.js";
 import { HostError } from "../../core/errors.js";
 import {
   formatCpuList,
@@ -42,6 +43,23 @@ function defaultCpus(): { rx: number[]; tx: number[] } {
   const first = online[0] ?? 0;
   const last = online[online.length - 1] ?? first;
   return { rx: [last], tx: [first] };
+}
+
+/** The receiver variant flags as a BenchOptions field (none given: netserver's blocking loop). */
+function receiverOption(o: Parameters<typeof receiverVariantFromFlags>[0]): { receiver?: ReceiverVariant } {
+  const v = receiverVariantFromFlags(o);
+  return v ? { receiver: v } : {};
+}
+
+/** A note when busy polling was asked for but the datagrams came through no NAPI (SO_INCOMING_NAPI_ID 0). */
+function noBusyPollNapi(result: BenchResult): string | undefined {
+  if (!result.options.receiver?.includes("busy-read")) return undefined;
+  const none = result.cells.filter((c) => c.receiverNapiIds?.every((id) => id === 0));
+  if (none.length === 0) return undefined;
+  return (
+    `note: in ${none.length} of ${result.cells.length} cells the receivers' datagrams came through no NAPI ` +
+    "(SO_INCOMING_NAPI_ID 0): socket busy polling had nothing to poll there"
+  );
 }
 
 /** Registers `napilab bench` and its companion `napilab calibrate` (which reads bench results). */
@@ -74,6 +92,10 @@ export function registerBench(program: Command): void {
           "(a UDP socket through the kernel's stack) (default: packet where the kernel allows)",
       ).choices(["packet", "udp"] as const),
     )
+    .option("--receiver <KIND>", "receivers' recv loop: blocking (netserver's) or nonblocking (MSG_DONTWAIT)")
+    .option("--busy-read <TIME>", "SO_BUSY_POLL on every receiver socket, e.g. 50us (bare number = us)")
+    .option("--prefer-busy-poll", "SO_PREFER_BUSY_POLL on every receiver socket (with --busy-read)")
+    .option("--busy-poll-budget <N>", "SO_BUSY_POLL_BUDGET (default: the kernel's, 8)")
     .option("--quick", "a small sweep in under a minute: softirq and threaded, 256 bytes, 1 and 25 flows")
     .option("--out <FILE>", "where to save the result (default results/bench-<time>.json)")
     .option("--no-save", "do not save a result file")
@@ -178,6 +200,7 @@ Examples:
         batch: parseInteger(o.batch, "batch", 1, 1024),
         ...(o.sender === undefined ? {} : { sender: o.sender }),
         ...(o.runIdPrefix === undefined ? {} : { runIdPrefix: o.runIdPrefix }),
+        ...receiverOption(o),
       };
       // a result must never be measured and then lost: check where it goes before measuring
       const outPath = o.save && o.out !== undefined ? checkResultPath(o.out) : undefined;
@@ -208,6 +231,8 @@ Examples:
         process.stdout.write(`${cellTable(result.cells)}\n`);
         process.stdout.write(`${wrap(LEGEND)}\n`);
         for (const note of runNotes(result)) process.stdout.write(`${note}\n`);
+        const noNapi = noBusyPollNapi(result);
+        if (noNapi) process.stdout.write(`${noNapi}\n`);
         if (path) process.stdout.write(`result saved to ${path}${result.complete ? "" : " (incomplete)"}\n`);
       }
       if (saveError) throw saveError;

@@ -33,6 +33,7 @@ import {
   validateHostSchedPolicy,
 } from "../../linux/index.js";
 import { printJson, renderTable } from "../output.js";
+import { applyIrqKnobs, IRQ_KNOB_HELP, irqKnobRows, parseIrqKnobFlags } from "./napi-irq.js";
 
 const TARGET_HELP =
   "TARGET is DEV (every NAPI instance of the device) or DEV/NAPI_ID (one instance); several may be given.";
@@ -226,15 +227,14 @@ export function registerNapi(program: Command): void {
   napi
     .command("set")
     .description(
-      "switch threaded mode: DEV sets the device-wide switch (kept across re-creation), DEV/ID one NAPI",
+      "switch threaded mode (DEV: the device-wide switch, kept across re-creation; DEV/ID: one NAPI), " +
+        "or set the IRQ-deferral knobs",
     )
     .argument("<targets...>", TARGET_HELP)
-    .addOption(
-      new Option(
-        "--threaded <MODE>",
-        "disabled|enabled|busy-poll (also softirq|threaded)",
-      ).makeOptionMandatory(),
-    )
+    .addOption(new Option("--threaded <MODE>", "disabled|enabled|busy-poll (also softirq|threaded)"))
+    .option("--defer-hard-irqs <N>", "napi_defer_hard_irqs (see IRQ deferral below)")
+    .option("--gro-flush-timeout <T>", "gro_flush_timeout, e.g. 200us")
+    .option("--irq-suspend-timeout <T>", "irq_suspend_timeout, e.g. 20ms (per NAPI, 6.13+)")
     .addOption(
       new Option(
         "--via <HOW>",
@@ -260,9 +260,24 @@ export function registerNapi(program: Command): void {
         "  DEV/ID   netlink napi-set on one NAPI; lost when the kernel re-creates that NAPI (it\n" +
         "           then takes the device switch's mode).\n" +
         "  --via netlink on DEV sets each current NAPI and leaves the device switch as it is.\n" +
-        "Kthread placement and class (pin, sched) never survive re-creation: see napilab policy keep.\n",
+        "Kthread placement and class (pin, sched) never survive re-creation: see napilab policy keep.\n" +
+        IRQ_KNOB_HELP,
     )
     .action((targets, o) => {
+      const knobs = parseIrqKnobFlags(o);
+      if (o.threaded === undefined) {
+        if (knobs === null)
+          throw new InputError(
+            "napi set needs --threaded or an IRQ knob (--defer-hard-irqs, --gro-flush-timeout, --irq-suspend-timeout)",
+          );
+        const changes = deferSignals(() => applyIrqKnobs(targetsOf(targets), knobs, o.netns));
+        if (o.json) return printJson(changes);
+        return void process.stdout.write(`${irqKnobRows(changes)}\n`);
+      }
+      if (knobs !== null)
+        throw new InputError(
+          "give --threaded and the IRQ knobs in two napi set calls (each is applied and read back on its own)",
+        );
       const mode: KernelThreaded = (KERNEL_THREADED_NAMES as readonly string[]).includes(o.threaded)
         ? (o.threaded as KernelThreaded)
         : napiModeToKernel(parseNapiMode(o.threaded));

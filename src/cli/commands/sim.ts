@@ -20,6 +20,7 @@ import { type FloodOptions, type FloodResult, runFlood, validateFlood } from "..
 import { FAIR_CLASSES, loadProfile, SOFTIRQ_POLICIES, type SoftirqPolicy } from "../../model/profile.js";
 import { printJson, renderTable, startProgress } from "../output.js";
 import { checkHtmlPath, writeHtmlReport } from "./report.js";
+import { describeModes, parseModesOptions, registerSimCompare } from "./sim-compare.js";
 
 /** Most flows one simulated flood takes (each is a socket and a receiver task in the model). */
 export const MAX_FLOWS = 10_000;
@@ -40,7 +41,7 @@ function printFlood(r: FloodResult): void {
   const c = r.config;
   const out: string[] = [];
   out.push(
-    `flood: ${c.cpus} CPU${c.cpus > 1 ? "s" : ""}, ${c.mode} NAPI, ${c.size}-byte UDP, ${c.flows} flow${c.flows > 1 ? "s" : ""}, ` +
+    `flood: ${c.cpus} CPU${c.cpus > 1 ? "s" : ""}, ${c.mode} NAPI${c.modes?.threadirqs ? " with threadirqs" : ""}, ${c.size}-byte UDP, ${c.flows} flow${c.flows > 1 ? "s" : ""}, ` +
       `${formatDuration(c.durationNs)} measured (profile ${c.profile}, softirq policy ${c.softirqPolicy}, seed ${c.seed})`,
   );
   const share = r.offeredPps > 0 ? (100 * r.deliveredPps) / r.offeredPps : 0;
@@ -57,23 +58,29 @@ function printFlood(r: FloodResult): void {
     ),
   );
   out.push(
-    `latency wire -> recv(): p50 ${formatDuration(r.latency.p50Us * 1000)}, p99 ${formatDuration(r.latency.p99Us * 1000)}`,
+    `latency wire -> recv(): p50 ${formatDuration(r.latency.p50Us * 1000)}, p99 ${formatDuration(r.latency.p99Us * 1000)}` +
+      (r.latency.p999Us !== undefined ? `, p99.9 ${formatDuration(r.latency.p999Us * 1000)}` : ""),
   );
+  if (r.config.modes) out.push(describeModes(r));
   out.push("");
   out.push("CPU time split:");
   out.push(
     renderTable(
-      ["CPU", "hardirq", "softirq", "ksoftirqd", "napi kthreads", "receivers", "hogs", "idle"],
-      r.cpu.map((x) => [
-        x.cpu,
-        pct(x.hardirq),
-        pct(x.softirq),
-        pct(x.ksoftirqd),
-        pct(x.napiThreads),
-        pct(x.receivers),
-        pct(x.hogs),
-        pct(x.idle),
-      ]),
+      ["CPU", "hardirq", "softirq", "ksoftirqd", "napi kthreads", "receivers", "hogs", "idle"].concat(
+        r.config.modes?.threadirqs ? ["irq threads"] : [],
+      ),
+      r.cpu.map((x) =>
+        [
+          x.cpu,
+          pct(x.hardirq),
+          pct(x.softirq),
+          pct(x.ksoftirqd),
+          pct(x.napiThreads),
+          pct(x.receivers),
+          pct(x.hogs),
+          pct(x.idle),
+        ].concat(x.irqThreads !== undefined ? [pct(x.irqThreads)] : []),
+      ),
     ),
   );
   out.push("");
@@ -121,7 +128,12 @@ export function registerSim(program: Command): void {
         "the CPU time split (hardirq, softirq, ksoftirqd, NAPI kthreads, receivers) and latency.",
     )
     .option("--cpus <n>", "CPUs of the simulated host", "1")
-    .addOption(new Option("--mode <mode>", `where NAPI polls: ${NAPI_MODES.join(", ")}`).default("softirq"))
+    .addOption(
+      new Option(
+        "--mode <mode>",
+        `where NAPI polls: ${NAPI_MODES.join(", ")}, or threadirqs (softirq NAPI, forced irq threads)`,
+      ).default("softirq"),
+    )
     .option(
       "--rate <pps>",
       "offered UDP datagrams per second, all flows together (capped at line rate)",
@@ -144,6 +156,13 @@ export function registerSim(program: Command): void {
     .option("--queues <n>", "NIC rx queues (default: one per CPU, IRQ of queue i on CPU i)")
     .option("--hogs <n>", "CPU-hog tasks competing for the CPUs", "0")
     .option("--busy-read <time>", "receivers busy poll their NAPI this long before sleeping (SO_BUSY_POLL)")
+    .option("--threadirqs", "force irq threading (the threadirqs boot option) with any --mode")
+    .option("--receiver <kind>", "blocking (recv), nonblocking (recv spinning on EAGAIN) or epoll")
+    .option("--prefer-busy-poll", "SO_PREFER_BUSY_POLL: the busy poller takes the NAPI from the softirq")
+    .option("--busy-poll-budget <n>", "SO_BUSY_POLL_BUDGET: packets per busy-poll round (default 8)")
+    .option("--defer-hard-irqs <n>", "napi_defer_hard_irqs: empty polls before the IRQ is re-armed")
+    .option("--gro-flush-timeout <time>", "gro_flush_timeout: watchdog delay while IRQs are deferred")
+    .option("--irq-suspend-timeout <time>", "irq_suspend_timeout: watchdog delay while epoll suspends IRQs")
     .option(
       "--sweep <rates>",
       "run once per offered rate (e.g. 200k,500k,1M,2M) and print delivered vs offered",
@@ -164,7 +183,16 @@ Examples:
 What it prints: offered and delivered datagrams per second, drops at the NIC ring and at the
 sockets (like RcvbufErrors), wire-to-recv() latency, the per-CPU time split and softnet counters.
 With --json one object with offeredPps, deliveredPps, drops, cpu, softnet, sockets, tasks, napis,
-latency (with --sweep: {"sweep": [...]})`,
+latency (with --sweep: {"sweep": [...]}); with any option of the modes family (threadirqs,
+--receiver, --prefer-busy-poll, --defer-hard-irqs, ...) also config.modes, latency.p999Us and modes.
+
+The modes family (see docs/model.md):
+  napilab sim flood --mode threadirqs --rate 300k                # irq threads run NET_RX at BH enable
+  napilab sim flood --receiver nonblocking --rate 300k           # recv() spinning on EAGAIN
+  napilab sim flood --busy-read 50us --prefer-busy-poll --defer-hard-irqs 2 --gro-flush-timeout 200us
+  napilab sim flood --receiver epoll --busy-read 50us --prefer-busy-poll --defer-hard-irqs 2 \
+      --gro-flush-timeout 200us --irq-suspend-timeout 20ms       # epoll busy poll with IRQ suspension
+  napilab sim compare --cpus 1 --rate 2M                         # all of them side by side`,
     )
     .action(async (o) => {
       if (o.html) checkHtmlPath(o.html);
@@ -173,7 +201,7 @@ latency (with --sweep: {"sweep": [...]})`,
       const base: FloodOptions = {
         profile,
         cpus,
-        mode: parseNapiMode(o.mode),
+        mode: o.mode.trim().toLowerCase() === "threadirqs" ? "softirq" : parseNapiMode(o.mode),
         ratePps: parseRate(o.rate, "--rate"),
         size: parseSize(o.size, "--size"),
         // each flow is a socket and a receiver task in the model: 10000 already take ~20 s
@@ -187,7 +215,9 @@ latency (with --sweep: {"sweep": [...]})`,
         queues: o.queues ? parseInteger(o.queues, "--queues", 1, 1024) : undefined,
         hogs: parseInteger(o.hogs, "--hogs", 0, 1024),
         busyReadNs: o.busyRead ? parseDuration(o.busyRead, undefined, "--busy-read") : 0,
+        ...parseModesOptions(o),
       };
+      if (o.mode.trim().toLowerCase() === "threadirqs") base.threadirqs = true;
       const rates =
         o.sweep !== undefined
           ? parseList(o.sweep, (r) => parseRate(r, "--sweep rate"), "--sweep")
@@ -208,4 +238,6 @@ latency (with --sweep: {"sweep": [...]})`,
       else if (o.sweep) printSweep(results);
       else printFlood(results[0] as FloodResult);
     });
+
+  registerSimCompare(sim);
 }
