@@ -31,6 +31,7 @@ export const TASK_KINDS = [
   "vcpu",
   "other",
   "irqthread",
+  "sender",
 ] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
