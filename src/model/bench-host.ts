@@ -17,7 +17,7 @@ import { EventQueue } from "./events.js";
 import { Kernel } from "./kernel.js";
 import { Napi, napiSetMode, napiThreadBody } from "./napi.js";
 import { type Profile, requireHostPathFigures } from "./profile.js";
-import { netserverBody } from "./receivers.js";
+import { hogBody, netserverBody } from "./receivers.js";
 import { hashInts, Rng } from "./rng.js";
 import { Backlog, RpsSink } from "./rps.js";
 import { SenderBody } from "./sender.js";
@@ -50,6 +50,12 @@ export interface BenchHostOptions {
   durationNs: number;
   warmupNs?: number;
   seed?: number;
+  /**
+   * Other work on the host: this many always-runnable nice-0 tasks on each CPU, competing with the
+   * bench's tasks in the fair class (default 0, a quiet host). napilab calibrate fits it when the
+   * measured cells say the host was busy (OTHER%).
+   */
+  background?: number;
 }
 
 /** One CPU of a cell, as a bench cell's perCpu (the model has no user/system split of task time). */
@@ -84,7 +90,7 @@ export interface SimCell {
   timeSqueeze: number;
   rpsReceived: number;
   perCpu: SimCpuSplit[];
-  /** Other work on the host: none in the model. */
+  /** Other work on the rx/tx CPUs (the background tasks), percent of one CPU. */
   foreignPct: number;
   receivers: SimTaskTime;
   sender: SimTaskTime;
@@ -111,6 +117,9 @@ export function validateBenchHost(o: BenchHostOptions): void {
     throw new InputError(`invalid batch ${batch}: 1 to 1024 messages per sendmmsg`);
   const rate = o.ratePps ?? 0;
   if (!Number.isFinite(rate) || rate < 0) throw new InputError("invalid rate: 0 (flood) or more");
+  const bg = o.background ?? 0;
+  if (!Number.isInteger(bg) || bg < 0 || bg > 64)
+    throw new InputError(`--background must be 0 to 64 tasks per CPU, got ${bg}`);
   if (!Number.isInteger(o.durationNs) || o.durationNs <= 0 || o.durationNs > 60e9)
     throw new InputError("--duration must be positive and at most 60s of simulated time");
   requireHostPathFigures(o.profile);
@@ -203,10 +212,21 @@ export function runBenchCell(o: BenchHostOptions): SimCell {
     preemptible: true,
   });
   sender.cpu = o.txCpus[0] as number;
+  const hogs: Task[] = [];
+  for (let i = 0; i < (o.background ?? 0); i++)
+    for (const cpu of k.cpus) {
+      const t = k.createTask(`other-${cpu.id}-${i}`, "hog", { policy: "other", nice: 0 }, [cpu.id], {
+        body: () => hogBody(),
+        preemptible: true,
+      });
+      t.cpu = cpu.id;
+      hogs.push(t);
+    }
 
   k.start();
   for (const t of receivers) k.wake(t);
   k.wake(sender);
+  for (const t of hogs) k.wake(t);
   const warmup = o.warmupNs ?? Math.min(50_000_000, Math.round(o.durationNs / 4));
   q.runUntil(warmup);
 
@@ -230,21 +250,30 @@ export function runBenchCell(o: BenchHostOptions): SimCell {
     sockDrops += (fl.socket?.drops ?? 0) - (dropBase[i] ?? 0);
   });
   const pct = (ns: number) => round1((100 * ns) / o.durationNs);
+  // a task's run time as its schedstat shows it: without CONFIG_IRQ_TIME_ACCOUNTING the interrupts
+  // and softirqs that ran while it was current are part of it
+  const runNs = (t: Task) => t.sumExecNs + t.irqNs;
+  const onCpu = (kind: string, cpu: number) =>
+    k.tasks.reduce(
+      (s, t) => (t.kind === kind && t.cpus?.length === 1 && t.cpu === cpu ? s + runNs(t) : s),
+      0,
+    );
   const perCpu: SimCpuSplit[] = k.cpus.map((cpu) => ({
     cpu: cpu.id,
     busyPct: round1(100 - (100 * cpu.idleNs) / o.durationNs),
     softirqPct: pct(cpu.softirqNs),
     irqPct: pct(cpu.hardirqNs),
-    receiversPct: pct(cpu.timeOfKind("receiver")),
-    senderPct: pct(cpu.timeOfKind("sender")),
-    napiKthreadPct: pct(cpu.timeOfKind("napi")),
+    receiversPct: pct(onCpu("receiver", cpu.id)),
+    senderPct: pct(onCpu("sender", cpu.id)),
+    napiKthreadPct: pct(onCpu("napi", cpu.id)),
     ksoftirqdPct: pct(cpu.timeOfKind("ksoftirqd")),
   }));
   const taskTime = (ts: Task[], cpus: number[] | null): SimTaskTime => ({
     cpus,
-    cpuPct: pct(ts.reduce((s, t) => s + t.sumExecNs, 0)),
+    cpuPct: pct(ts.reduce((s, t) => s + runNs(t), 0)),
     waitPct: pct(ts.reduce((s, t) => s + t.waitNs, 0)),
   });
+  const measuredCpus = new Set([...o.rxCpus, ...o.txCpus]);
   const kt = kthread as Task | null;
   return {
     mode: o.mode,
@@ -264,7 +293,7 @@ export function runBenchCell(o: BenchHostOptions): SimCell {
     timeSqueeze: k.cpus.reduce((s, c) => s + c.softnet.timeSqueeze, 0),
     rpsReceived: backlogs.reduce((s, b) => s + b.receivedRps, 0),
     perCpu,
-    foreignPct: 0,
+    foreignPct: pct(hogs.reduce((s, t) => (measuredCpus.has(t.cpu) ? s + runNs(t) : s), 0)),
     receivers: taskTime(receivers, o.rxCpus),
     sender: taskTime([sender], o.txCpus),
     napiKthread: kt ? { ...taskTime([kt], napiCpus), name: kt.name, slices: kt.slices } : null,

@@ -19,6 +19,7 @@ import { NAPI_MODES, parseNapiMode } from "../../core/vocabulary.js";
 import { type FloodOptions, type FloodResult, runFlood, validateFlood } from "../../model/flood.js";
 import { FAIR_CLASSES, loadProfile, SOFTIRQ_POLICIES, type SoftirqPolicy } from "../../model/profile.js";
 import { printJson, renderTable, startProgress } from "../output.js";
+import { registerSimBench } from "./sim-bench.js";
 import { describeModes, parseModesOptions, registerSimCompare } from "./sim-compare.js";
 
 function pct(x: number): string {
@@ -227,4 +228,5 @@ The modes family (see docs/model.md):
     });
 
   registerSimCompare(sim);
+  registerSimBench(sim);
 }
