@@ -17,8 +17,9 @@
  *      proportions, b gives udpPerByteNs;
  *    - receivers, threaded cells with the fewest flows (a receiver that never sleeps: no
  *      context-switch cost folded in): recvSyscallNs and copyPerByteNs;
- *    - softirq cells: the sender's run time per datagram beyond its threaded cost is the NET_RX work
- *      done at its rcu_read_unlock_bh (veth_poll, GRO, RPS), which gives rpsEnqueueNs.
+ *    - softirq cells: the tx CPU's softirq time per datagram (above its level in threaded cells, which
+ *      is other work's) is the NET_RX work done at the sender's rcu_read_unlock_bh (veth_poll, GRO,
+ *      RPS), which less the fitted veth and GRO stages gives rpsEnqueueNs.
  *    Each figure is then held within [prior / 4, prior x 4] of the veth-host profile's reasoned
  *    prior (per-byte figures within [0, 4 x prior]); a figure that hit a bound says so.
  * 2. Other work on the host: when the bench says other work used the CPUs (OTHER%), the model adds
@@ -284,19 +285,23 @@ export function calibrate(result: BenchResult, opts: CalibrateOptions): Calibrat
   figures.udpPerByteNs = bounded(stack.perByteNs, p.udpPerByteNs, true);
   figures.recvSyscallNs = bounded(receiver.fixedNs, p.recvSyscallNs);
   figures.copyPerByteNs = bounded(receiver.perByteNs, p.copyPerByteNs, true);
-  // softirq cells: the sender's extra run time per datagram is its NET_RX work (veth_poll, GRO, RPS)
+  // softirq cells: the tx CPU's softirq time per datagram (above what the threaded cells show there,
+  // other work's softirqs) is veth_poll, GRO and the RPS enqueue, run at the sender's BH enable
   const softirqCells = fitCells.filter(
     (c) => c.mode === "softirq" && c.size <= MAX_UNFRAGMENTED && c.sent > 1000,
   );
+  const txSoftirq = (c: Cell) =>
+    txCpus.reduce((s, cpu) => s + (c.perCpu.find((p) => p.cpu === cpu)?.softirqPct ?? 0), 0);
   if (softirqCells.length > 0) {
+    const baseline =
+      threaded.length > 0 ? threaded.reduce((s, c) => s + txSoftirq(c), 0) / threaded.length : 0;
     const fv = (k: string) => figures[k]?.value ?? 0;
     let w = 0;
     let acc = 0;
     for (const c of softirqCells) {
-      const perDgram = ((c.sender.cpuPct / 100) * c.elapsedNs) / c.sent;
-      const own = callShare(c.flows) + fv("sendPerDatagramNs") + fv("sendPerByteNs") * c.size;
+      const perDgram = ((Math.max(0, txSoftirq(c) - baseline) / 100) * c.elapsedNs) / c.sent;
       const ipis = c.rpsReceived / c.sent;
-      const rest = perDgram - own - p.napiPollNs - fv("vethRxNs") - fv("groNs") - ipis * p.ipiSendNs;
+      const rest = perDgram - p.napiPollNs - fv("vethRxNs") - fv("groNs") - ipis * p.ipiSendNs;
       acc += rest * c.sent;
       w += c.sent;
     }

@@ -51,6 +51,11 @@ export interface FloodOptions {
   receiverPolicy?: SchedPolicy;
   /** rx queues (default: one per CPU); queue i's IRQ goes to CPU i mod cpus. */
   queues?: number;
+  /**
+   * The rx queues' IRQ affinity (/proc/irq/N/smp_affinity_list): queue i's interrupt is delivered
+   * to irqCpus[i mod length]. Default: queue i on CPU i mod cpus.
+   */
+  irqCpus?: number[] | null;
   hogs?: number;
   hogCpus?: number[] | null;
   /** Receivers busy poll their socket's NAPI for this long before sleeping (SO_BUSY_POLL); 0 = off. */
@@ -185,6 +190,10 @@ export function validateFlood(o: FloodOptions): void {
   if (o.receiverCpus) checkCpusWithin(o.receiverCpus, o.cpus, "--receiver-cpus");
   if (o.napiCpus) checkCpusWithin(o.napiCpus, o.cpus, "--napi-cpus");
   if (o.hogCpus) checkCpusWithin(o.hogCpus, o.cpus, "--hog-cpus");
+  if (o.irqCpus) {
+    if (o.irqCpus.length === 0) throw new InputError("--irq-cpus: at least one CPU");
+    checkCpusWithin(o.irqCpus, o.cpus, "--irq-cpus");
+  }
   if (o.napiPolicy) validateSchedPolicy(o.napiPolicy);
   if (o.receiverPolicy) validateSchedPolicy(o.receiverPolicy);
   if (o.busyReadNs !== undefined && (o.busyReadNs < 0 || o.busyReadNs > 1e9))
@@ -242,7 +251,8 @@ export function runFlood(o: FloodOptions): FloodResult {
   const queues: RxQueue[] = [];
   const napis: Napi[] = [];
   for (let i = 0; i < nq; i++) {
-    const rxq = new RxQueue(k, i, f.ringSize, i % o.cpus, stack);
+    const irqCpu = o.irqCpus ? (o.irqCpus[i % o.irqCpus.length] as number) : i % o.cpus;
+    const rxq = new RxQueue(k, i, f.ringSize, irqCpu, stack);
     const napi = new Napi(k, i + 1, `eth0-rx-${i}`, rxq, f.napiWeight);
     rxq.napi = napi;
     queues.push(rxq);

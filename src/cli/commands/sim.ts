@@ -151,6 +151,10 @@ export function registerSim(program: Command): void {
     .option("--receiver-cpus <list>", "CPUs the receivers may run on (default: all)")
     .option("--napi-cpus <list>", "CPUs the NAPI kthreads may run on (default: all)")
     .option("--queues <n>", "NIC rx queues (default: one per CPU, IRQ of queue i on CPU i)")
+    .option(
+      "--irq-cpus <list>",
+      "IRQ affinity of the rx queues: queue i's interrupt goes to the i-th CPU of the list (cycled)",
+    )
     .option("--hogs <n>", "CPU-hog tasks competing for the CPUs", "0")
     .option("--busy-read <time>", "receivers busy poll their NAPI this long before sleeping (SO_BUSY_POLL)")
     .option("--threadirqs", "force irq threading (the threadirqs boot option) with any --mode")
@@ -207,6 +211,7 @@ The modes family (see docs/model.md):
         receiverCpus: o.receiverCpus ? parseCpuList(o.receiverCpus) : null,
         napiCpus: o.napiCpus ? parseCpuList(o.napiCpus) : null,
         queues: o.queues ? parseInteger(o.queues, "--queues", 1, 1024) : undefined,
+        ...(o.irqCpus ? { irqCpus: parseCpuList(o.irqCpus) } : {}),
         hogs: parseInteger(o.hogs, "--hogs", 0, 1024),
         busyReadNs: o.busyRead ? parseDuration(o.busyRead) : 0,
         ...parseModesOptions(o),
