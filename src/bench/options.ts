@@ -8,6 +8,7 @@ import { formatCpuList } from "../core/units.js";
 import { hasCap } from "../linux/caps.js";
 import { checkCpusOnline } from "../linux/index.js";
 import { type BenchMode, busyPollSupported } from "./modes.js";
+import { type ReceiverVariant, validateReceiverVariant } from "./receiver-variant.js";
 
 /** Largest UDP payload over IPv4: 65535 - 20 (IP header) - 8 (UDP header). */
 export const MAX_UDP_PAYLOAD = 65507;
@@ -35,6 +36,8 @@ export interface BenchOptions {
   batch: number;
   /** Prefix of the run id (tests use it to keep their runs apart). */
   runIdPrefix?: string;
+  /** Receiver variant (receiver-variant.ts); absent: netserver's blocking recv loop. */
+  receiver?: ReceiverVariant;
 }
 
 /** Reject what cannot run, with one clear message. Returns the options with unsupported modes noted. */
@@ -65,6 +68,7 @@ export function validateBenchOptions(o: BenchOptions): void {
     throw new InputError("invalid rate: must be 0 (flood) or more");
   if (o.runIdPrefix !== undefined && !/^[a-z0-9]{0,8}$/.test(o.runIdPrefix))
     throw new InputError("invalid run id prefix: up to 8 lower-case letters and digits");
+  if (o.receiver) validateReceiverVariant(o.receiver);
   checkCpusOnline(o.rxCpus);
   checkCpusOnline(o.txCpus);
 }

@@ -10,6 +10,7 @@ import { type CellMeasure, measure, type Probe, snapshot } from "./measure.js";
 import { type BenchMode, type ModeSetup, setupMode } from "./modes.js";
 import { type BenchOptions, checkHost, validateBenchOptions } from "./options.js";
 import { findKsoftirqd, irqTimeAccounting, onlineCpusText } from "./procfs.js";
+import { describeReceiverVariant, probeReceiverVariant } from "./receiver-variant.js";
 import {
   checkNoLeftovers,
   createTopology,
@@ -29,6 +30,8 @@ export interface Cell extends CellMeasure {
   flows: number;
   setup: ModeSetup;
   senderErrors: number;
+  /** With a receiver variant: each receiver socket's SO_INCOMING_NAPI_ID (0: busy polling had no NAPI). */
+  receiverNapiIds?: number[];
 }
 
 export interface BenchResult {
@@ -48,6 +51,8 @@ export interface BenchResult {
     txCpus: string;
     ratePps: number;
     batch: number;
+    /** The receiver variant, when not netserver's blocking recv (receiver-variant.ts). */
+    receiver?: string;
   };
   topology: Topology;
   cells: Cell[];
@@ -124,6 +129,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
   let sender: ThreadGroup | undefined;
   try {
     const topo = createTopology(runId);
+    if (opts.receiver) probeReceiverVariant(topo.rxNetns, opts.receiver); // detected, not assumed
     const ksoftirqd = findKsoftirqd();
     const cpus = [...new Set([...opts.rxCpus, ...opts.txCpus])].sort((x, y) => x - y);
 
@@ -145,6 +151,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
           cpus: opts.rxCpus,
           address: topo.rxAddr,
           port,
+          ...(opts.receiver ? { variant: opts.receiver } : {}),
         })),
       );
       const setup = setupMode(topo.rxNetns, topo.rxIfname, c.mode, opts.rxCpus);
@@ -181,6 +188,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
       await sleep(opts.durationNs / 1e6, controller.signal);
       const b = snapshot(probe, counts);
       const senderErrors = sum(sender.errors());
+      const napiIds = opts.receiver ? { receiverNapiIds: receivers.napiIds() } : {};
       const failure = sender.failed ?? receivers.failed;
       await sender.stop();
       sender = undefined;
@@ -195,7 +203,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
         napiName: setup.kthreadName,
         napiPid: setup.kthreadPid,
       });
-      cells.push({ mode: c.mode, size: c.size, flows: c.flows, ...m, setup, senderErrors });
+      cells.push({ mode: c.mode, size: c.size, flows: c.flows, ...m, setup, senderErrors, ...napiIds });
     }
     if (signalled) throw new RunAborted(signalled);
     hooks.onCell?.(plan.length, plan.length, "done");
@@ -221,6 +229,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
         txCpus: formatCpuList(opts.txCpus),
         ratePps: opts.ratePps,
         batch: opts.batch,
+        ...(opts.receiver ? { receiver: describeReceiverVariant(opts.receiver) } : {}),
       },
       topology: topo,
       cells,

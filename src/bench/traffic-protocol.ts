@@ -8,6 +8,8 @@ export const SLOT_WIDTH = 4;
 export const SLOT_PACKETS = 0;
 export const SLOT_BYTES = 1;
 export const SLOT_ERRORS = 2;
+/** Receivers: SO_INCOMING_NAPI_ID of their socket once a datagram arrived (receiver-variant.ts). */
+export const SLOT_NAPI_ID = 3;
 
 interface Common {
   /** Network namespace (a name under /run/netns) the thread enters before opening its socket. */
@@ -19,7 +21,13 @@ interface Common {
 }
 
 export type TrafficWorkerData =
-  | (Common & { role: "receiver"; address: string; port: number })
+  | (Common & {
+      role: "receiver";
+      address: string;
+      port: number;
+      /** Non-blocking recv and socket busy polling (receiver-variant.ts); absent: blocking recv. */
+      variant?: import("./receiver-variant.js").ReceiverVariant;
+    })
   | (Common & {
       role: "sender";
       source: string;

@@ -9,6 +9,7 @@
  * Counters live in a SharedArrayBuffer the main thread reads without stopping anyone.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { applyReceiverVariant, incomingNapiId, recvFlags, recvWithFlags } from "./receiver-variant.js";
 import {
   bindTo,
   closeFd,
@@ -25,7 +26,14 @@ import {
   udpSocket,
 } from "./sys.js";
 import type { TrafficWorkerData } from "./traffic-protocol.js";
-import { CTRL_STOP, SLOT_BYTES, SLOT_ERRORS, SLOT_PACKETS, SLOT_WIDTH } from "./traffic-protocol.js";
+import {
+  CTRL_STOP,
+  SLOT_BYTES,
+  SLOT_ERRORS,
+  SLOT_NAPI_ID,
+  SLOT_PACKETS,
+  SLOT_WIDTH,
+} from "./traffic-protocol.js";
 
 const SENDER_SNDBUF = 16 * 1024 * 1024;
 const data = workerData as TrafficWorkerData;
@@ -43,12 +51,20 @@ function runReceiver(d: Extract<TrafficWorkerData, { role: "receiver" }>): void 
     bindTo(fd, d.address, d.port);
     // a timeout so a receiver blocked in recv notices the stop flag (idle receivers wake 4 times a second)
     setRecvTimeout(fd, 250);
+    const variant = d.variant;
+    if (variant) applyReceiverVariant(fd, variant);
+    const flags = variant ? recvFlags(variant) : 0;
+    let napiIdSeen = false;
     const buf = Buffer.alloc(65536);
     parentPort?.postMessage({ type: "ready", tid: gettid() });
     let packets = 0;
     let bytes = 0;
     while (!stopped()) {
-      const n = recvOnce(fd, buf);
+      const n = flags === 0 ? recvOnce(fd, buf) : recvWithFlags(fd, buf, flags);
+      if (n >= 0 && !napiIdSeen && variant) {
+        napiIdSeen = true;
+        counters[base + SLOT_NAPI_ID] = incomingNapiId(fd);
+      }
       if (n >= 0) {
         packets++;
         bytes += n;

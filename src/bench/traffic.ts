@@ -9,6 +9,7 @@ import { HostError } from "../core/errors.js";
 import {
   CTRL_STOP,
   SLOT_ERRORS,
+  SLOT_NAPI_ID,
   SLOT_PACKETS,
   SLOT_WIDTH,
   type TrafficWorkerData,
@@ -104,6 +105,11 @@ export class ThreadGroup {
   /** Packets counted by each thread so far (sent by a sender, received by a receiver). */
   packets(): number[] {
     return Array.from({ length: this.size }, (_, i) => this.counters[i * SLOT_WIDTH + SLOT_PACKETS] ?? 0);
+  }
+
+  /** Receivers with a variant: each socket's SO_INCOMING_NAPI_ID (0: none recorded or no datagram yet). */
+  napiIds(): number[] {
+    return Array.from({ length: this.size }, (_, i) => this.counters[i * SLOT_WIDTH + SLOT_NAPI_ID] ?? 0);
   }
 
   errors(): number[] {

@@ -42,6 +42,9 @@ export const libc = {
     val: Buffer,
     len: number,
   ) => number,
+  getsockopt: lib.func(
+    "int getsockopt(int fd, int level, int name, _Out_ void *val, _Inout_ uint32_t *len)",
+  ) as (fd: number, level: number, name: number, val: Buffer, len: number[]) => number,
   sendto: lib.func(
     "intptr_t sendto(int fd, void *buf, size_t len, int flags, void *addr, uint32_t alen)",
   ) as (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer | null, alen: number) => number,

@@ -103,16 +103,20 @@ export class Cpu {
     this.exec = running ? EXEC_IDLE : EXEC_PAUSED;
     // update_sysctl(): the profile's tunables are the normalized ones, scaled by the CPU count
     const scale = k.sysctlFactor;
-    this.rq = new RunQueue(id, {
-      fairClass: k.fairClass,
-      cfsLatencyNs: k.f.cfsLatencyNs * scale,
-      cfsMinGranularityNs: k.f.cfsMinGranularityNs * scale,
-      cfsWakeupGranularityNs: k.f.cfsWakeupGranularityNs * scale,
-      baseSliceNs: k.f.schedBaseSliceNs * scale,
-      rrTimesliceNs: k.f.rrTimesliceNs,
-      tickNs: k.tickNs,
-      runToParity: k.f.runToParity !== 0,
-    });
+    this.rq = new RunQueue(
+      id,
+      {
+        fairClass: k.fairClass,
+        cfsLatencyNs: k.f.cfsLatencyNs * scale,
+        cfsMinGranularityNs: k.f.cfsMinGranularityNs * scale,
+        cfsWakeupGranularityNs: k.f.cfsWakeupGranularityNs * scale,
+        baseSliceNs: k.f.schedBaseSliceNs * scale,
+        rrTimesliceNs: k.f.rrTimesliceNs,
+        tickNs: k.tickNs,
+        runToParity: k.f.runToParity !== 0,
+      },
+      k.load,
+    );
   }
 
   /** jiffies, the tick counter the kernel's time limits are written in. */

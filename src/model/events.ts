@@ -17,10 +17,13 @@ export class EventQueue {
   /** Number of events run so far (for speed figures). */
   processed = 0;
   private seq = 0;
-  private times: number[] = [];
-  private seqs: number[] = [];
-  private acts: (Action | Target)[] = [];
-  private args: number[] = [];
+  // a binary heap over parallel arrays (typed where they hold numbers): time, insertion sequence,
+  // what to run and its argument; `n` entries are valid
+  private n = 0;
+  private times = new Float64Array(64);
+  private seqs = new Float64Array(64);
+  private acts: (Action | Target | null)[] = new Array(64).fill(null);
+  private args = new Float64Array(64);
 
   /** Schedule `fn` at absolute time `t` (rounded up to whole ns; never in the past). */
   at(t: number, fn: Action): void {
@@ -32,18 +35,29 @@ export class EventQueue {
     this.insert(t, target, arg);
   }
 
+  private grow(): void {
+    const cap = this.times.length * 2;
+    const times = new Float64Array(cap);
+    times.set(this.times);
+    this.times = times;
+    const seqs = new Float64Array(cap);
+    seqs.set(this.seqs);
+    this.seqs = seqs;
+    const args = new Float64Array(cap);
+    args.set(this.args);
+    this.args = args;
+    for (let i = this.acts.length; i < cap; i++) this.acts.push(null);
+  }
+
   private insert(t: number, fn: Action | Target, arg: number): void {
     const time = t < this.now ? this.now : Math.ceil(t);
+    if (this.n === this.times.length) this.grow();
     const times = this.times;
     const seqs = this.seqs;
     const acts = this.acts;
     const args = this.args;
     const s = this.seq++;
-    let i = times.length;
-    times.push(time);
-    seqs.push(s);
-    acts.push(fn);
-    args.push(arg);
+    let i = this.n++;
     // sift up
     while (i > 0) {
       const p = (i - 1) >> 1;
@@ -67,13 +81,12 @@ export class EventQueue {
   }
 
   get size(): number {
-    return this.times.length;
+    return this.n;
   }
 
   /** Run events in order until the next one would be after `end`; the clock ends at `end`. */
   runUntil(end: number): void {
-    const times = this.times;
-    while (times.length > 0 && (times[0] as number) <= end) {
+    while (this.n > 0 && (this.times[0] as number) <= end) {
       const arg = this.args[0] as number;
       const fn = this.pop();
       if (typeof fn === "function") fn();
@@ -90,11 +103,12 @@ export class EventQueue {
     const args = this.args;
     const top = acts[0] as Action | Target;
     this.now = times[0] as number;
-    const lastT = times.pop() as number;
-    const lastS = seqs.pop() as number;
-    const lastA = acts.pop() as Action | Target;
-    const lastArg = args.pop() as number;
-    const n = times.length;
+    const n = --this.n;
+    const lastT = times[n] as number;
+    const lastS = seqs[n] as number;
+    const lastA = acts[n] as Action | Target;
+    const lastArg = args[n] as number;
+    acts[n] = null;
     if (n > 0) {
       let i = 0;
       for (;;) {

@@ -34,6 +34,8 @@ export class Kernel {
   readonly tasks: Task[] = [];
   /** force_irqthreads() (the threadirqs boot option): irq_exit wakes ksoftirqd instead of running softirqs (threadirqs.ts). */
   forceIrqThreads = false;
+  /** Tasks queued on this kernel's run queues, all CPUs together (kept by the run queues). */
+  readonly load = { queued: 0 };
   private nextTaskId = 1;
   private ticks = 0;
 
@@ -147,18 +149,18 @@ export class Kernel {
 
   /** sched_balance_newidle(): an idle CPU pulls a waiting task it may run from the busiest CPU. */
   newidleBalance(cpu: Cpu): boolean {
+    // nothing queued on any other CPU: nothing to pull (the scan below would find no busiest)
+    if (this.load.queued - cpu.rq.nrQueued === 0) return false;
     let busiest: Cpu | null = null;
     for (const other of this.cpus) {
       if (other === cpu || !other.running || other.rq.nrQueued === 0) continue;
       if (busiest === null || other.rq.nrQueued > busiest.rq.nrQueued) busiest = other;
     }
     if (!busiest) return false;
-    for (const t of busiest.rq.queuedTasks()) {
-      if (!t.allowedOn(cpu.id)) continue;
-      this.migrate(t, busiest, cpu);
-      return true;
-    }
-    return false;
+    const t = busiest.rq.firstMovable(cpu.id, false);
+    if (t === null) return false;
+    this.migrate(t, busiest, cpu);
+    return true;
   }
 
   /** Periodic load balance (sched_balance_domains) every 4 ticks: even out runnable counts. */
@@ -170,12 +172,10 @@ export class Kernel {
       if (busiest === null || other.rq.nrRunning > busiest.rq.nrRunning) busiest = other;
     }
     if (!busiest || busiest.rq.nrRunning < cpu.rq.nrRunning + 2) return false;
-    for (const t of busiest.rq.queuedTasks()) {
-      if (!t.allowedOn(cpu.id) || t.classRank !== 1) continue;
-      this.migrate(t, busiest, cpu);
-      return cpu.rq.shouldPreempt(t);
-    }
-    return false;
+    const t = busiest.rq.firstMovable(cpu.id, true);
+    if (t === null) return false;
+    this.migrate(t, busiest, cpu);
+    return cpu.rq.shouldPreempt(t);
   }
 
   private migrate(t: Task, from: Cpu, to: Cpu): void {

@@ -233,7 +233,7 @@ class NapiThreadBody implements StepBody {
             // spinning on an empty ring: charge the spin up to the next known arrival in one chunk
             const now = k.q.now;
             const next = n.driver.nextArrival?.(now) ?? now + BUSY_SPIN_MAX_NS;
-            return Math.max(k.f.busyPollEmptyNs, Math.min(next - now, BUSY_SPIN_MAX_NS));
+            return Math.round(Math.max(k.f.busyPollEmptyNs, Math.min(next - now, BUSY_SPIN_MAX_NS)));
           }
           break;
         }

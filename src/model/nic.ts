@@ -241,7 +241,7 @@ export class RxQueue implements NapiDriver {
     }
     if (phase === POLL_TAIL && this.pCost > 0) {
       this.pPhase = POLL_FINISH;
-      return this.pCost; // an empty poll's overhead, or the last round's delivery cost
+      return Math.round(this.pCost); // an empty poll's overhead, or the last round's delivery cost
     }
     const n = this.pNapi as Napi;
     const cpu = this.pCpu as Cpu;
@@ -283,7 +283,8 @@ export class RxQueue implements NapiDriver {
     this.pMore = more;
     this.pPrev = prev;
     this.pPer = per;
-    return cost + more * per;
+    // rounded here as the CPU rounds every chunk: an integer crosses calls without a heap number
+    return Math.round(cost + more * per);
   }
 
   /** After a round's chunk: deliver it, take the frames that landed meanwhile. True: the poll is over. */

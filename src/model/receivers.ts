@@ -98,7 +98,7 @@ class NetserverBody implements StepBody {
             : Math.min(sock.queue.length, RECV_BATCH);
           this.n = n;
           this.phase = NS_RECVD;
-          return n * this.per; // udp_recvmsg with BHs enabled
+          return Math.round(n * this.per); // udp_recvmsg with BHs enabled
         }
         case NS_RECVD:
           sock.consume(this.n, k.q.now, this.stack.latency);

@@ -39,9 +39,13 @@ export class RunQueue {
   private minVruntime = 0;
   private rtSeq = new Map<Task, number>();
 
-  constructor(cpu: number, p: SchedParams) {
+  /** Queued tasks over all run queues of the kernel (shared), so an idle balance can skip the scan. */
+  readonly load: { queued: number };
+
+  constructor(cpu: number, p: SchedParams, load: { queued: number } = { queued: 0 }) {
     this.cpu = cpu;
     this.p = p;
+    this.load = load;
   }
 
   /** The scheduler tunables this run queue uses (after update_sysctl scaling). */
@@ -61,6 +65,16 @@ export class RunQueue {
   /** Queued tasks (not running), for load balancing. */
   queuedTasks(): Task[] {
     return [...this.dl, ...this.rt, ...this.fair];
+  }
+
+  /** The first queued task, in queuedTasks() order, that may run on `cpu` (and is fair, if asked). */
+  firstMovable(cpu: number, fairOnly: boolean): Task | null {
+    if (!fairOnly) {
+      for (const t of this.dl) if (t.allowedOn(cpu)) return t;
+      for (const t of this.rt) if (t.allowedOn(cpu)) return t;
+    }
+    for (const t of this.fair) if (t.allowedOn(cpu) && t.classRank === 1) return t;
+    return null;
   }
 
   // ---- fair class (kernel/sched/fair.c) ----
@@ -162,12 +176,14 @@ export class RunQueue {
 
   private addFair(t: Task): void {
     this.fair.push(t);
+    this.load.queued++;
     this.sumW += t.weight;
     this.sumWV += t.weight * t.vruntime;
   }
 
   private removeFair(t: Task): void {
     if (!removeAt(this.fair, t)) return;
+    this.load.queued--;
     this.sumW -= t.weight;
     this.sumWV -= t.weight * t.vruntime;
     if (this.fair.length === 0) {
@@ -223,9 +239,11 @@ export class RunQueue {
       this.addFair(t);
     } else if (t.classRank === 2) {
       this.rt.push(t);
+      this.load.queued++;
       this.rtSeq.set(t, this.seq++);
     } else {
       this.dl.push(t);
+      this.load.queued++;
     }
   }
 
@@ -234,8 +252,9 @@ export class RunQueue {
     if (!t.queued) return;
     t.queued = false;
     if (t.classRank === 1) this.removeFair(t);
-    else if (t.classRank === 2) removeAt(this.rt, t);
-    else removeAt(this.dl, t);
+    else if (t.classRank === 2) {
+      if (removeAt(this.rt, t)) this.load.queued--;
+    } else if (removeAt(this.dl, t)) this.load.queued--;
   }
 
   /** The current task blocks: account it and save its lag (dequeue_entity with DEQUEUE_SLEEP). */
@@ -254,10 +273,13 @@ export class RunQueue {
     if (t.classRank === 1) this.addFair(t);
     else if (t.classRank === 2) {
       this.rt.push(t);
+      this.load.queued++;
       if (t.policy.policy === "rr" && t.rtLeft <= 0) this.rtSeq.set(t, this.seq++);
       else if (!this.rtSeq.has(t)) this.rtSeq.set(t, this.seq++);
-    } else if (!t.dlThrottled) this.dl.push(t);
-    else t.queued = false;
+    } else if (!t.dlThrottled) {
+      this.dl.push(t);
+      this.load.queued++;
+    } else t.queued = false;
   }
 
   /** pick_next_task(): highest class first; removes the pick from the queue. */

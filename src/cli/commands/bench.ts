@@ -16,6 +16,7 @@ import {
   runBench,
   saveResult,
 } from "../../bench/index.js";
+import { type ReceiverVariant, receiverVariantFromFlags } from "../../bench/receiver-variant.js";
 import {
   formatCpuList,
   formatDuration,
@@ -94,6 +95,23 @@ function defaultCpus(): { rx: number[]; tx: number[] } {
   return { rx: [last], tx: [first] };
 }
 
+/** The receiver variant flags as a BenchOptions field (none given: netserver's blocking loop). */
+function receiverOption(o: Parameters<typeof receiverVariantFromFlags>[0]): { receiver?: ReceiverVariant } {
+  const v = receiverVariantFromFlags(o);
+  return v ? { receiver: v } : {};
+}
+
+/** A note when busy polling was asked for but the datagrams came through no NAPI (SO_INCOMING_NAPI_ID 0). */
+function noBusyPollNapi(result: BenchResult): string | undefined {
+  if (!result.options.receiver?.includes("busy-read")) return undefined;
+  const none = result.cells.filter((c) => c.receiverNapiIds?.every((id) => id === 0));
+  if (none.length === 0) return undefined;
+  return (
+    `note: in ${none.length} of ${result.cells.length} cells the receivers' datagrams came through no NAPI ` +
+    "(SO_INCOMING_NAPI_ID 0): socket busy polling had nothing to poll there"
+  );
+}
+
 /** Registers `napilab bench` and its companion `napilab calibrate` (which reads bench results). */
 export function registerBench(program: Command): void {
   program
@@ -117,6 +135,10 @@ export function registerBench(program: Command): void {
     .option("--tx-cpus <LIST>", "CPUs of the sender (default: the first online CPU)")
     .option("--rate <PPS>", "offered load to pace the sender to, e.g. 200k (default: flood)")
     .option("--batch <N>", "datagrams per sendmmsg call", "64")
+    .option("--receiver <KIND>", "receivers' recv loop: blocking (netserver's) or nonblocking (MSG_DONTWAIT)")
+    .option("--busy-read <TIME>", "SO_BUSY_POLL on every receiver socket, e.g. 50us (bare number = us)")
+    .option("--prefer-busy-poll", "SO_PREFER_BUSY_POLL on every receiver socket (with --busy-read)")
+    .option("--busy-poll-budget <N>", "SO_BUSY_POLL_BUDGET (default: the kernel's, 8)")
     .option("--quick", "a small sweep in under a minute: softirq and threaded, 256 bytes, 1 and 25 flows")
     .option("--out <FILE>", "where to save the result (default results/bench-<time>.json)")
     .option("--no-save", "do not save a result file")
@@ -189,6 +211,7 @@ Examples:
         ratePps: o.rate ? parseRate(o.rate) : 0,
         batch: parseInteger(o.batch, "batch", 1, 1024),
         ...(o.runIdPrefix === undefined ? {} : { runIdPrefix: o.runIdPrefix }),
+        ...receiverOption(o),
       };
       const progress = startProgress(opts.modes.length * opts.sizes.length * opts.flows.length, "bench");
       let result: BenchResult;
@@ -220,6 +243,8 @@ Examples:
           "note: this kernel has no CONFIG_IRQ_TIME_ACCOUNTING, so softirq work done while a receiver or the " +
             "sender was running is counted in their share too\n",
         );
+      const noNapi = noBusyPollNapi(result);
+      if (noNapi) process.stdout.write(`${noNapi}\n`);
       if (path) process.stdout.write(`result saved to ${path}\n`);
     });
   registerCalibrate(program);

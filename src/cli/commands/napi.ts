@@ -213,7 +213,9 @@ export function registerNapi(program: Command): void {
 
   napi
     .command("set")
-    .description("switch threaded mode: disabled (softirq), enabled (kthread) or busy-poll")
+    .description(
+      "switch threaded mode: disabled (softirq), enabled (kthread) or busy-poll; or set the IRQ-deferral knobs",
+    )
     .argument("<targets...>", TARGET_HELP)
     .addOption(new Option("--threaded <MODE>", "disabled|enabled|busy-poll (also softirq|threaded)"))
     .option("--defer-hard-irqs <N>", "napi_defer_hard_irqs (see IRQ deferral below)")

@@ -38,7 +38,7 @@ function printFlood(r: FloodResult): void {
   const c = r.config;
   const out: string[] = [];
   out.push(
-    `flood: ${c.cpus} CPU${c.cpus > 1 ? "s" : ""}, ${c.mode} NAPI, ${c.size}-byte UDP, ${c.flows} flow${c.flows > 1 ? "s" : ""}, ` +
+    `flood: ${c.cpus} CPU${c.cpus > 1 ? "s" : ""}, ${c.mode} NAPI${c.modes?.threadirqs ? " with threadirqs" : ""}, ${c.size}-byte UDP, ${c.flows} flow${c.flows > 1 ? "s" : ""}, ` +
       `${formatDuration(c.durationNs)} measured (profile ${c.profile}, softirq policy ${c.softirqPolicy}, seed ${c.seed})`,
   );
   const share = r.offeredPps > 0 ? (100 * r.deliveredPps) / r.offeredPps : 0;
