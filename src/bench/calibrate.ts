@@ -231,6 +231,10 @@ function compareSplit(c: Cell, m: SimCell, cpus: number[]): SplitPoint[] {
 
 /** Fit a profile from a result, save it, and predict the held-out cells from the model alone. */
 export function calibrate(result: BenchResult, opts: CalibrateOptions): Calibration {
+  if (result.options.receiver)
+    throw new InputError(
+      `'${opts.from}' was measured with ${result.options.receiver} receivers; the model mirrors the bench's blocking recv() receivers only`,
+    );
   const holdSizes = opts.holdoutSizes ?? [];
   const holdFlows = opts.holdoutFlows ?? [];
   const simDurationNs = opts.simDurationNs ?? 100_000_000;

@@ -127,6 +127,10 @@ Examples:
     .action((o) => {
       const profile = loadProfile(o.profile);
       const result = o.from ? loadResult(o.from) : null;
+      if (result?.options.receiver)
+        throw new InputError(
+          `'${o.from}' was measured with ${result.options.receiver} receivers; the mirror's receivers block in recv()`,
+        );
       const modes = result
         ? [...new Set(result.cells.map((c) => c.mode))].filter((m) => m !== "busy-poll").map(parseMode)
         : parseList(o.modes, parseMode);
