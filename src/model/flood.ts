@@ -20,11 +20,12 @@ import { Kernel } from "./kernel.js";
 import { Napi, napiSetMode, napiThreadBody } from "./napi.js";
 import { attachNapiKnobs } from "./napi-timer.js";
 import { RxQueue } from "./nic.js";
-import type { Profile, SoftirqPolicy } from "./profile.js";
+import { type Profile, requireHostPathFigures, type SoftirqPolicy } from "./profile.js";
 import { busyPollReceiverBody, hogBody, netserverBody } from "./receivers.js";
 import { hashInts, Rng } from "./rng.js";
+import { Backlog, RpsSink } from "./rps.js";
 import type { FairClass } from "./sched.js";
-import { type Flow, LocalStack, UdpSocket } from "./socket.js";
+import { type Flow, type FrameSink, LocalStack, UdpSocket } from "./socket.js";
 import type { Task, TaskKind } from "./task.js";
 import { threadIrqs } from "./threadirqs.js";
 import { lineRateDps, udpFraming } from "./wire.js";
@@ -56,6 +57,11 @@ export interface FloodOptions {
    * to irqCpus[i mod length]. Default: queue i on CPU i mod cpus.
    */
   irqCpus?: number[] | null;
+  /**
+   * rps_cpus of every rx queue: after GRO, get_rps_cpu steers each packet to one of these CPUs'
+   * backlogs (rps.ts); needs a profile with the host-path figures (e.g. veth-host). Default: no RPS.
+   */
+  rpsCpus?: number[] | null;
   hogs?: number;
   hogCpus?: number[] | null;
   /** Receivers busy poll their socket's NAPI for this long before sleeping (SO_BUSY_POLL); 0 = off. */
@@ -124,7 +130,8 @@ export interface FloodResult {
   offeredPps: number;
   deliveredPps: number;
   /** Datagrams lost, by place, per second of measurement. */
-  drops: { ringPps: number; rcvbufPps: number; totalPps: number };
+  /** backlogPps: enqueue_to_backlog drops, present with RPS only. */
+  drops: { ringPps: number; rcvbufPps: number; totalPps: number; backlogPps?: number };
   /** Per-CPU time split, percent of the measured interval. */
   cpu: CpuSplit[];
   softnet: {
@@ -190,6 +197,11 @@ export function validateFlood(o: FloodOptions): void {
   if (o.receiverCpus) checkCpusWithin(o.receiverCpus, o.cpus, "--receiver-cpus");
   if (o.napiCpus) checkCpusWithin(o.napiCpus, o.cpus, "--napi-cpus");
   if (o.hogCpus) checkCpusWithin(o.hogCpus, o.cpus, "--hog-cpus");
+  if (o.rpsCpus) {
+    if (o.rpsCpus.length === 0) throw new InputError("--rps-cpus: at least one CPU");
+    checkCpusWithin(o.rpsCpus, o.cpus, "--rps-cpus");
+    requireHostPathFigures(o.profile);
+  }
   if (o.irqCpus) {
     if (o.irqCpus.length === 0) throw new InputError("--irq-cpus: at least one CPU");
     checkCpusWithin(o.irqCpus, o.cpus, "--irq-cpus");
@@ -237,7 +249,11 @@ export function runFlood(o: FloodOptions): FloodResult {
   const offeredPps = Math.min(o.ratePps, lineRateDps(framing, f.wireBitsPerSecond));
 
   const flows: Flow[] = [];
-  const stack = new LocalStack(k, flows);
+  // behind RPS, the stack after GRO runs in the target CPU's process_backlog
+  const rps = o.rpsCpus ?? null;
+  const stack = rps ? new LocalStack(k, flows, { gro: false }) : new LocalStack(k, flows);
+  const backlogs = rps ? k.cpus.map((cpu) => new Backlog(k, cpu, stack)) : [];
+  const rxSink: FrameSink = rps ? new RpsSink(k, flows, rps, backlogs) : stack;
   const truesize = framing.frags * (f.skbOverheadBytes + f.rxBufferBytes);
   const hashKey = rng.nextU32();
   for (let i = 0; i < o.flows; i++) {
@@ -252,7 +268,7 @@ export function runFlood(o: FloodOptions): FloodResult {
   const napis: Napi[] = [];
   for (let i = 0; i < nq; i++) {
     const irqCpu = o.irqCpus ? (o.irqCpus[i % o.irqCpus.length] as number) : i % o.cpus;
-    const rxq = new RxQueue(k, i, f.ringSize, irqCpu, stack);
+    const rxq = new RxQueue(k, i, f.ringSize, irqCpu, rxSink);
     const napi = new Napi(k, i + 1, `eth0-rx-${i}`, rxq, f.napiWeight);
     rxq.napi = napi;
     queues.push(rxq);
@@ -325,6 +341,7 @@ export function runFlood(o: FloodOptions): FloodResult {
   const warmup = o.warmupNs ?? Math.min(50_000_000, Math.round(o.durationNs / 4));
   q.runUntil(warmup);
   k.resetStats();
+  for (const b of backlogs) b.resetStats();
   for (const rxq of queues) rxq.resetStats();
   for (const n of napis) {
     n.polls = 0;
@@ -352,6 +369,7 @@ export function runFlood(o: FloodOptions): FloodResult {
     return { flow: i, deliveredPps: d / secs, dropsPps: x / secs };
   });
   const ringDrops = queues.reduce((s, r) => s + r.ringDrops, 0);
+  const backlogDrops = backlogs.reduce((s, b) => s + b.dropped, 0);
   const arrived = queues.reduce((s, r) => s + r.arrived, 0);
 
   const pct = (ns: number) => round2((100 * ns) / o.durationNs);
@@ -389,7 +407,8 @@ export function runFlood(o: FloodOptions): FloodResult {
     drops: {
       ringPps: round2(ringDrops / secs),
       rcvbufPps: round2(rcvbufDrops / secs),
-      totalPps: round2((ringDrops + rcvbufDrops) / secs),
+      totalPps: round2((ringDrops + rcvbufDrops + backlogDrops) / secs),
+      ...(rps ? { backlogPps: round2(backlogDrops / secs) } : {}),
     },
     cpu: cpuSplit,
     softnet: k.cpus.map((cpu) => ({

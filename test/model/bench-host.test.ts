@@ -164,3 +164,34 @@ describe("sim flood --irq-cpus", () => {
     assert.ok((dflt.cpu[0]?.hardirq ?? 0) > 0);
   });
 });
+
+describe("sim flood --rps-cpus", () => {
+  it("steers the stack to the RPS CPU's backlog with IPIs, and counts backlog drops", () => {
+    const o = {
+      profile: vethHost,
+      cpus: 2,
+      queues: 1,
+      irqCpus: [0],
+      receiverCpus: [0],
+      mode: "softirq" as const,
+      ratePps: 300_000,
+      size: 64,
+      flows: 2,
+      durationNs: 20_000_000,
+    };
+    const plain = runFlood(o);
+    const rps = runFlood({ ...o, rpsCpus: [1] });
+    assert.equal(plain.cpu[1]?.softirq, 0);
+    assert.ok((rps.cpu[1]?.softirq ?? 0) > 5, "process_backlog runs on CPU 1");
+    assert.ok((rps.cpu[1]?.hardirq ?? 0) > 0, "the IPIs land on CPU 1");
+    assert.equal(rps.drops.backlogPps, 0);
+    assert.equal(plain.drops.backlogPps, undefined, "no new field without RPS");
+    const tight = runFlood({
+      ...o,
+      rpsCpus: [1],
+      ratePps: 3_000_000,
+      profile: { ...vethHost, figures: { ...vethHost.figures, netdevMaxBacklog: 8 } },
+    });
+    assert.ok((tight.drops.backlogPps ?? 0) > 0, "a full backlog drops");
+  });
+});

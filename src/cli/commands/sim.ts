@@ -155,6 +155,10 @@ export function registerSim(program: Command): void {
       "--irq-cpus <list>",
       "IRQ affinity of the rx queues: queue i's interrupt goes to the i-th CPU of the list (cycled)",
     )
+    .option(
+      "--rps-cpus <list>",
+      "RPS: steer each packet after GRO to these CPUs' backlogs, with an IPI (needs --profile veth-host)",
+    )
     .option("--hogs <n>", "CPU-hog tasks competing for the CPUs", "0")
     .option("--busy-read <time>", "receivers busy poll their NAPI this long before sleeping (SO_BUSY_POLL)")
     .option("--threadirqs", "force irq threading (the threadirqs boot option) with any --mode")
@@ -212,6 +216,7 @@ The modes family (see docs/model.md):
         napiCpus: o.napiCpus ? parseCpuList(o.napiCpus) : null,
         queues: o.queues ? parseInteger(o.queues, "--queues", 1, 1024) : undefined,
         ...(o.irqCpus ? { irqCpus: parseCpuList(o.irqCpus) } : {}),
+        ...(o.rpsCpus ? { rpsCpus: parseCpuList(o.rpsCpus) } : {}),
         hogs: parseInteger(o.hogs, "--hogs", 0, 1024),
         busyReadNs: o.busyRead ? parseDuration(o.busyRead) : 0,
         ...parseModesOptions(o),
