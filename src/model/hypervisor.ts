@@ -16,7 +16,7 @@ import {
   napiSchedulePrep,
 } from "./napi.js";
 import { Batch, type Flow, type FrameSink, type LocalStack } from "./socket.js";
-import { RESCHED, RUN_GUEST, SLEEP, SLEEPING, type Task } from "./task.js";
+import { RESCHED, RUN_GUEST, SLEEP, SLEEPING, type StepBody, type Task } from "./task.js";
 
 /** The tun device's queue (its ptr_ring of txqueuelen entries) and the vhost worker waiting on it. */
 export class TunQueue {
@@ -117,33 +117,87 @@ export class VirtioRxQueue implements NapiDriver {
     return true;
   }
 
+  /** virtnet_poll as a generator (for task contexts): drives the resumable poll below. */
   *poll(n: Napi, budget: number, cpu: Cpu): Generator<number, number, void> {
+    this.pollBegin(n, budget, cpu);
+    for (;;) {
+      const c = this.pollStep();
+      if (c < 0) return this.pollWork;
+      yield c;
+    }
+  }
+
+  // virtnet_poll as a resumable state machine (one poll at a time: NAPI_STATE_SCHED)
+  private pPhase = VP_IDLE;
+  private pNapi: Napi | null = null;
+  private pCpu: Cpu | null = null;
+  private pBudget = 0;
+  private pFrames = 0;
+  private pKicked: Task | null = null;
+  /** Work done by the poll that pollStep() last finished. */
+  pollWork = 0;
+
+  pollBegin(n: Napi, budget: number, cpu: Cpu): void {
+    if (this.pPhase !== VP_IDLE) throw new Error("virtio rx queue: poll re-entered");
+    this.pNapi = n;
+    this.pCpu = cpu;
+    this.pBudget = budget;
+    this.pPhase = VP_START;
+  }
+
+  pollStep(): number {
     const f = this.guest.f;
     const b = this.batch;
-    b.clear();
-    this.ring.pop(budget, b.add);
-    const frames = b.frames;
-    let bytes = 0;
-    for (let i = 0; i < b.n; i++) {
-      const fr = (this.flows[b.flows[i] as number] as Flow).framing;
-      bytes += ((b.counts[i] as number) * fr.frameBytes) / fr.frags;
+    switch (this.pPhase) {
+      case VP_START: {
+        b.clear();
+        this.ring.pop(this.pBudget, b.add);
+        const frames = b.frames;
+        this.pFrames = frames;
+        let bytes = 0;
+        for (let i = 0; i < b.n; i++) {
+          const fr = (this.flows[b.flows[i] as number] as Flow).framing;
+          bytes += ((b.counts[i] as number) * fr.frameBytes) / fr.frags;
+        }
+        this.pPhase = VP_RECEIVED;
+        // virtnet_receive: receive_buf + build skb per frame, then the stack; try_fill_recv refills
+        // (rounded here as the CPU rounds every chunk)
+        return Math.round(
+          f.napiPollNs +
+            frames * ((f.guestPerFrameNs ?? 0) + f.driverRxNs) +
+            bytes * f.driverRxPerByteNs +
+            this.stack.cost(b),
+        );
+      }
+      case VP_RECEIVED: {
+        this.stack.deliver(b);
+        const cpu = this.pCpu as Cpu;
+        cpu.softnet.processed += this.pFrames;
+        if (this.pFrames > 0 && this.vhostWaiting && this.vhostWaiting.state === SLEEPING) {
+          // virtqueue_kick after refill: a notification exit wakes the vhost worker
+          this.pKicked = this.vhostWaiting;
+          this.vhostWaiting = null;
+          this.kicks++;
+          this.pPhase = VP_KICKED;
+          return f.vmExitNs ?? 0;
+        }
+        break;
+      }
+      case VP_KICKED:
+        this.host.wake(this.pKicked as Task);
+        this.pKicked = null;
+        break;
+      default:
+        throw new Error("virtio rx queue: poll stepped while idle");
     }
-    // virtnet_receive: receive_buf + build skb per frame, then the stack; try_fill_recv refills
-    yield f.napiPollNs +
-      frames * ((f.guestPerFrameNs ?? 0) + f.driverRxNs) +
-      bytes * f.driverRxPerByteNs +
-      this.stack.cost(b);
-    this.stack.deliver(b);
-    cpu.softnet.processed += frames;
-    if (frames > 0 && this.vhostWaiting && this.vhostWaiting.state === SLEEPING) {
-      // virtqueue_kick after refill: a notification exit wakes the vhost worker
-      const w = this.vhostWaiting;
-      this.vhostWaiting = null;
-      this.kicks++;
-      yield f.vmExitNs ?? 0;
-      this.host.wake(w);
-    }
-    if (frames < budget && napiCompleteDone(n, cpu)) {
+    const n = this.pNapi as Napi;
+    const cpu = this.pCpu as Cpu;
+    const frames = this.pFrames;
+    this.pPhase = VP_IDLE;
+    this.pNapi = null;
+    this.pCpu = null;
+    this.pollWork = frames;
+    if (frames < this.pBudget && napiCompleteDone(n, cpu)) {
       this.callbacks = true; // virtqueue_enable_cb_prepare
       if (this.ring.length > 0 && napiSchedulePrep(n)) {
         // virtqueue_poll: buffers arrived meanwhile, so poll again rather than wait for an interrupt
@@ -151,47 +205,82 @@ export class VirtioRxQueue implements NapiDriver {
         napiScheduleOn(n, cpu);
       }
     }
-    return frames;
+    return -1;
   }
 }
+
+const VP_IDLE = 0;
+const VP_START = 1;
+const VP_RECEIVED = 2;
+const VP_KICKED = 3;
 
 /**
  * vhost-net's handle_rx in the vhost worker thread: move frames from the tun ring into guest
  * buffers while both have room, signal the guest, check for rescheduling between batches
  * (vhost_worker's need_resched check), sleep when the tun ring is empty or the guest ring full.
  */
-export function* vhostBody(
+export function vhostBody(
   host: Kernel,
   task: Task,
   tun: TunQueue,
   vq: VirtioRxQueue,
   flows: Flow[],
-): Generator<number, void, void> {
-  const f = host.f;
-  const b = new Batch();
-  const batchMax = Math.max(1, f.vhostBatch ?? 64);
-  for (;;) {
+): StepBody {
+  return new VhostBody(host, task, tun, vq, flows);
+}
+
+const VH_TOP = 0;
+const VH_COPIED = 1;
+const VH_SIGNALLED = 2;
+
+/** vhostBody as a resumable state machine. */
+class VhostBody implements StepBody {
+  private phase = VH_TOP;
+  private readonly b = new Batch();
+  private readonly batchMax: number;
+  constructor(
+    readonly host: Kernel,
+    readonly task: Task,
+    readonly tun: TunQueue,
+    readonly vq: VirtioRxQueue,
+    readonly flows: Flow[],
+  ) {
+    this.batchMax = Math.max(1, host.f.vhostBatch ?? 64);
+  }
+
+  step(): number {
+    const f = this.host.f;
+    const { tun, vq, b } = this;
+    switch (this.phase) {
+      case VH_COPIED:
+        if (vq.fill(b)) {
+          this.phase = VH_SIGNALLED;
+          return f.vhostSignalNs ?? 0; // vhost_signal -> eventfd -> irqfd injection
+        }
+        this.phase = VH_TOP;
+        return RESCHED;
+      case VH_SIGNALLED:
+        this.phase = VH_TOP;
+        return RESCHED;
+    }
     if (tun.queue.length === 0) {
-      tun.waiter = task;
-      yield SLEEP;
-      continue;
+      tun.waiter = this.task;
+      return SLEEP;
     }
     if (vq.free() === 0) {
-      vq.vhostWaiting = task; // vhost_enable_notify: wait for the guest to add buffers
-      yield SLEEP;
-      continue;
+      vq.vhostWaiting = this.task; // vhost_enable_notify: wait for the guest to add buffers
+      return SLEEP;
     }
     b.clear();
-    tun.queue.pop(Math.min(vq.free(), batchMax), b.add);
+    tun.queue.pop(Math.min(vq.free(), this.batchMax), b.add);
     let bytes = 0;
     for (let i = 0; i < b.n; i++) {
-      const fr = (flows[b.flows[i] as number] as Flow).framing;
+      const fr = (this.flows[b.flows[i] as number] as Flow).framing;
       bytes += ((b.counts[i] as number) * fr.frameBytes) / fr.frags;
     }
+    this.phase = VH_COPIED;
     // tun_recvmsg + copy_to_iter into the guest's buffers, vhost_add_used_n
-    yield b.frames * (f.vhostPerFrameNs ?? 0) + bytes * (f.vhostPerByteNs ?? 0);
-    if (vq.fill(b)) yield f.vhostSignalNs ?? 0; // vhost_signal -> eventfd -> irqfd injection
-    yield RESCHED;
+    return Math.round(b.frames * (f.vhostPerFrameNs ?? 0) + bytes * (f.vhostPerByteNs ?? 0));
   }
 }
 
@@ -199,15 +288,19 @@ export function* vhostBody(
  * The vCPU thread (a QEMU/KVM vCPU in KVM_RUN): enter the guest while it has work, leave when it
  * halts (kvm_vcpu_block), be woken by an interrupt for the guest (kvm_vcpu_kick).
  */
-export function* vcpuBody(host: Kernel, guestCpu: Cpu): Generator<number, void, void> {
-  for (;;) {
-    if (!guestCpu.hasWork()) {
-      yield SLEEP;
-      continue;
-    }
-    yield host.f.vmExitNs ?? 0; // the exit that brought us here and the next VM entry
-    yield RUN_GUEST;
-  }
+export function vcpuBody(host: Kernel, guestCpu: Cpu): StepBody {
+  let entering = false;
+  return {
+    step: () => {
+      if (entering) {
+        entering = false;
+        return RUN_GUEST;
+      }
+      if (!guestCpu.hasWork()) return SLEEP;
+      entering = true;
+      return host.f.vmExitNs ?? 0; // the exit that brought us here and the next VM entry
+    },
+  };
 }
 
 /** Tie a guest CPU to its host vCPU thread: halting ends the guest run, guest interrupts wake it. */

@@ -93,9 +93,27 @@ export class RunQueue {
   private updateMinVruntime(): number {
     const c = this.curr && this.curr.classRank === 1 && this.curr.state === RUNNING ? this.curr : null;
     let v = c ? c.vruntime : Number.POSITIVE_INFINITY;
-    for (const t of this.fair) if (t.vruntime < v) v = t.vruntime;
+    const left = this.leftmost();
+    if (left !== null && left.vruntime < v) v = left.vruntime;
     if (v !== Number.POSITIVE_INFINITY && v > this.minVruntime) this.minVruntime = v;
     return this.minVruntime;
+  }
+
+  // The leftmost queued fair task (smallest vruntime; the earliest queued among equals), cached:
+  // a queued task's vruntime does not change until it leaves the queue, so the cache holds until
+  // the leftmost task itself leaves (CFS reads it on every update_curr, with 200 tasks queued).
+  private left: Task | null = null;
+  private leftValid = true;
+
+  /** The leftmost queued fair task (__pick_first_entity), or null. */
+  private leftmost(): Task | null {
+    if (!this.leftValid) {
+      let best: Task | null = null;
+      for (const t of this.fair) if (best === null || t.vruntime < best.vruntime) best = t;
+      this.left = best;
+      this.leftValid = true;
+    }
+    return this.left;
   }
 
   /** avg_vruntime(): the load-weighted mean vruntime V of the queue, current task included. */
@@ -177,6 +195,8 @@ export class RunQueue {
   private addFair(t: Task): void {
     this.fair.push(t);
     this.load.queued++;
+    // queued last, so it becomes the leftmost only by a strictly smaller vruntime
+    if (this.leftValid && (this.left === null || t.vruntime < this.left.vruntime)) this.left = t;
     this.sumW += t.weight;
     this.sumWV += t.weight * t.vruntime;
   }
@@ -184,6 +204,10 @@ export class RunQueue {
   private removeFair(t: Task): void {
     if (!removeAt(this.fair, t)) return;
     this.load.queued--;
+    if (t === this.left) {
+      this.left = null;
+      this.leftValid = this.fair.length === 0;
+    }
     this.sumW -= t.weight;
     this.sumWV -= t.weight * t.vruntime;
     if (this.fair.length === 0) {
@@ -196,9 +220,7 @@ export class RunQueue {
   private pickFair(): Task | null {
     if (this.p.fairClass === "eevdf") return this.pickEevdf();
     // CFS pick_next_entity(): the leftmost (smallest vruntime) task
-    let best: Task | null = null;
-    for (const t of this.fair) if (best === null || t.vruntime < best.vruntime) best = t;
-    return best;
+    return this.leftmost();
   }
 
   /** CFS sched_slice(): the task's share of the latency period (stretched past sched_nr_latency tasks). */
@@ -223,7 +245,7 @@ export class RunQueue {
     }
     if (best) return best;
     // numerically nobody eligible: fall back to the smallest vruntime
-    for (const t of this.fair) if (best === null || t.vruntime < best.vruntime) best = t;
+    best = this.leftmost();
     return best ?? c;
   }
 
@@ -331,8 +353,7 @@ export class RunQueue {
     const ran = c.sumExecNs - c.execAtPick;
     if (ran > ideal) return true;
     if (ran < this.p.cfsMinGranularityNs) return false;
-    let left: Task | null = null;
-    for (const t of this.fair) if (left === null || t.vruntime < left.vruntime) left = t;
+    const left = this.leftmost();
     return left !== null && c.vruntime - left.vruntime > ideal;
   }
 

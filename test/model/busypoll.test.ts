@@ -320,6 +320,24 @@ describe("receiver variants in a flood", () => {
     assert.ok(r.deliveredPps > 0.99 * base.ratePps);
   });
 
+  it("epoll resumes IRQs when its busy loop finds nothing (napi_resume_irqs), not only at irq_suspend_timeout", () => {
+    const r = runFlood({
+      ...base,
+      ratePps: 1000,
+      durationNs: 50e6,
+      receiver: "epoll",
+      busyReadNs: 50_000,
+      preferBusyPoll: true,
+      deferHardIrqs: 2,
+      groFlushTimeoutNs: 200_000,
+      irqSuspendTimeoutNs: 20_000_000,
+    });
+    assert.equal(r.deliveredPps, 1000);
+    assert.equal(r.napis[0]?.irqs, 50, "one NIC IRQ per datagram once idle");
+    // without the resume each datagram would wait for the 20 ms safety timer
+    assert.ok(r.latency.p99Us < 2000, `p99 ${r.latency.p99Us} us`);
+  });
+
   it("a run without any modes option has no modes fields (results as before)", () => {
     const r = runFlood(base);
     assert.equal("modes" in r, false);

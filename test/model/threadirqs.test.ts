@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import type { Cpu } from "../../src/model/cpu.js";
 import { runFlood } from "../../src/model/flood.js";
 import { Napi, type NapiDriver, napiCompleteDone, napiSchedule } from "../../src/model/napi.js";
+import { SLEEP } from "../../src/model/task.js";
 import { IrqThread } from "../../src/model/threadirqs.js";
 import { kernel, profile } from "./helpers.js";
 
@@ -51,6 +52,31 @@ describe("threadirqs (forced irq threading)", () => {
     assert.equal(it.runs, 1);
     assert.deepEqual(drv.log, ["bh-enable:irq/40-eth0-rx-0"]);
     assert.equal(drv.pending, 0);
+  });
+
+  it("under the 4.9 softirq policy the irq thread's BH enable defers to a runnable ksoftirqd", () => {
+    const { q, k } = kernel(1, { policy: "4.9" });
+    const drv = new Driver();
+    const n = new Napi(k, 1, "eth0-rx-0", drv, 64);
+    k.forceIrqThreads = true;
+    const it = new IrqThread(k, { irq: 40, name: "eth0-rx-0", cpu: 0, handler: (c) => napiSchedule(n, c) });
+    drv.pending = 10;
+    const cpu = k.cpus[0] as Cpu;
+    // a FIFO task holds the CPU for 50 us, so a woken ksoftirqd stays runnable but waiting
+    const rt = k.createTask("rt", "other", { policy: "fifo", priority: 10 }, [0], {
+      body: function* () {
+        yield 50_000;
+        for (;;) yield SLEEP;
+      },
+      preemptible: true,
+    });
+    k.wake(rt);
+    q.runUntil(1_000);
+    k.wake(cpu.ksoftirqd); // ksoftirqd_running() is true when the irq thread re-enables BHs
+    cpu.raiseIrq({ name: "rx", costNs: 500, handler: () => it.wake() });
+    q.runUntil(200_000);
+    assert.equal(it.runs, 1);
+    assert.deepEqual(drv.log, ["ksoftirqd"], "NET_RX left to ksoftirqd ('let ksoftirqd do its job')");
   });
 
   it("a FIFO irq thread preempts a fair task at once", () => {
