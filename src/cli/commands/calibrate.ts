@@ -85,7 +85,10 @@ Examples:
           : { background: parseInteger(o.background, "--background", 0, 64) }),
         ...(o.out === undefined ? {} : { out: o.out }),
         ...(o.name === undefined ? {} : { name: o.name }),
-        ...(o.json ? {} : { onProgress: (w: string) => process.stderr.write(`calibrate: ${w}\n`) }),
+        // progress on stderr: always on a terminal, and without --json
+        ...(o.json && !process.stderr.isTTY
+          ? {}
+          : { onProgress: (w: string) => process.stderr.write(`calibrate: ${w}\n`) }),
       });
       if (o.json) return printJson(cal);
       const f = (x: number) => x.toFixed(1);
