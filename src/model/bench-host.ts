@@ -55,7 +55,13 @@ export interface BenchHostOptions {
    * bench's tasks in the fair class (default 0, a quiet host). napilab calibrate fits it when the
    * measured cells say the host was busy (OTHER%).
    */
-  background?: number;
+  background?: number | number[];
+}
+
+/** Background tasks on CPU `cpu`: one count for every CPU, or one per CPU (missing ones: 0). */
+export function backgroundOn(o: Pick<BenchHostOptions, "background">, cpu: number): number {
+  const b = o.background ?? 0;
+  return typeof b === "number" ? b : (b[cpu] ?? 0);
 }
 
 /** One CPU of a cell, as a bench cell's perCpu (the model has no user/system split of task time). */
@@ -117,9 +123,10 @@ export function validateBenchHost(o: BenchHostOptions): void {
     throw new InputError(`invalid batch ${batch}: 1 to 1024 messages per sendmmsg`);
   const rate = o.ratePps ?? 0;
   if (!Number.isFinite(rate) || rate < 0) throw new InputError("invalid rate: 0 (flood) or more");
-  const bg = o.background ?? 0;
-  if (!Number.isInteger(bg) || bg < 0 || bg > 64)
-    throw new InputError(`--background must be 0 to 64 tasks per CPU, got ${bg}`);
+  const bgs = typeof o.background === "object" ? o.background : [o.background ?? 0];
+  for (const bg of bgs)
+    if (!Number.isInteger(bg) || bg < 0 || bg > 64)
+      throw new InputError(`--background must be 0 to 64 tasks per CPU, got ${bg}`);
   if (!Number.isInteger(o.durationNs) || o.durationNs <= 0 || o.durationNs > 60e9)
     throw new InputError("--duration must be positive and at most 60s of simulated time");
   requireHostPathFigures(o.profile);
@@ -127,6 +134,26 @@ export function validateBenchHost(o: BenchHostOptions): void {
 
 function hostCpus(o: BenchHostOptions): number {
   return o.cpus ?? Math.max(...o.rxCpus, ...o.txCpus) + 1;
+}
+
+/** sizeof(struct skb_shared_info), cache-aligned (x86-64): the tail of every kmalloc'ed skb head. */
+const SKB_SHINFO_BYTES = 320;
+/** LL_RESERVED_SPACE of an Ethernet device (16) plus the 15 bytes __ip_append_data adds. */
+const TX_HEADROOM = 31;
+
+/**
+ * The truesize a receiving socket charges per datagram on a veth: veth hands the sender's own skb
+ * to the peer (no copy into an rx buffer, as a NIC's half-page would be), so it is what
+ * __ip_append_data -> sock_alloc_send_skb -> __alloc_skb allocated: the head rounded up to a kmalloc
+ * bucket (kmalloc_size_roundup), counted by SKB_TRUESIZE with the sk_buff and shared-info overhead,
+ * one such skb per IP fragment.
+ */
+export function vethTruesize(framing: { payload: number; frags: number }, skbOverheadBytes: number): number {
+  const IP_UDP = 28;
+  const perFragData = framing.frags === 1 ? framing.payload + IP_UDP : 1500;
+  let bucket = 64;
+  while (bucket < perFragData + TX_HEADROOM + SKB_SHINFO_BYTES) bucket *= 2;
+  return framing.frags * (bucket - SKB_SHINFO_BYTES + skbOverheadBytes);
 }
 
 /** Simulate one bench cell. Deterministic for identical options and seed. */
@@ -150,7 +177,7 @@ export function runBenchCell(o: BenchHostOptions): SimCell {
   // the bench's flows: 198.18.0.1:<ephemeral> -> 198.18.0.2:(5001 + i), one socket and receiver each
   const flows: Flow[] = [];
   const hashKey = rng.nextU32();
-  const truesize = framing.frags * (f.skbOverheadBytes + f.rxBufferBytes);
+  const truesize = vethTruesize(framing, f.skbOverheadBytes);
   for (let i = 0; i < o.flows; i++) {
     const hash = hashInts(hashKey, [0xc6120001, 0xc6120002, 40000, 5001 + i]);
     flows.push({
@@ -213,8 +240,8 @@ export function runBenchCell(o: BenchHostOptions): SimCell {
   });
   sender.cpu = o.txCpus[0] as number;
   const hogs: Task[] = [];
-  for (let i = 0; i < (o.background ?? 0); i++)
-    for (const cpu of k.cpus) {
+  for (const cpu of k.cpus)
+    for (let i = 0; i < backgroundOn(o, cpu.id); i++) {
       const t = k.createTask(`other-${cpu.id}-${i}`, "hog", { policy: "other", nice: 0 }, [cpu.id], {
         body: () => hogBody(),
         preemptible: true,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { runBenchCell, type SimCell } from "../../src/model/bench-host.js";
+import { runBenchCell, type SimCell, vethTruesize } from "../../src/model/bench-host.js";
 import { EventQueue } from "../../src/model/events.js";
 import { runFlood } from "../../src/model/flood.js";
 import { Kernel } from "../../src/model/kernel.js";
@@ -62,6 +62,17 @@ describe("veth_xmit into the peer's ptr_ring", () => {
     assert.ok(napi.sched && veth.notifyMasked);
     assert.notEqual(cpu.softirqPending, 0);
     assert.equal(k.cpus[1]!.softirqPending, 0);
+  });
+});
+
+describe("the truesize a socket charges for a veth datagram", () => {
+  it("is the sender's kmalloc bucket plus the skb overhead, per fragment", () => {
+    const t = (payload: number) => vethTruesize(udpFraming(payload, 1500), 576);
+    assert.equal(t(64), 512 - 320 + 576); // 64 + 28 + 31 + 320 shared info -> kmalloc-512
+    assert.equal(t(512), 1024 - 320 + 576);
+    assert.equal(t(1400), 2048 - 320 + 576);
+    assert.equal(t(4000), 3 * t(1400)); // three fragments, each a full-MTU skb
+    assert.ok(t(64) < 576 + 2048, "smaller than a NIC's half-page rx buffer");
   });
 });
 
