@@ -12,14 +12,15 @@ import { runCli } from "../support/cli.js";
  * A bench result made by the model itself from a known host (the veth-host profile with some
  * figures moved): calibrate must find a profile that predicts the cells it did not see.
  */
-function syntheticResult(): BenchResult {
+function syntheticResult(sizes = [64, 512, 1400], background = 0): BenchResult {
   const truth = loadProfile("veth-host");
   const f = truth.figures;
   truth.figures = { ...f, sendPerDatagramNs: 900, recvSyscallNs: 1200, groNs: 90, ipRcvNs: 200 };
   const cells = [];
   for (const mode of ["softirq", "threaded"] as BenchHostMode[])
-    for (const size of [64, 512, 1400]) {
+    for (const size of sizes) {
       const s = runBenchCell({
+        background,
         profile: truth,
         mode,
         size,
@@ -51,7 +52,7 @@ function syntheticResult(): BenchResult {
     host: { kernel: "model", onlineCpus: "0-1", node: "v20", irqTimeAccounting: true },
     options: {
       modes: ["softirq", "threaded"],
-      sizes: [64, 512, 1400],
+      sizes,
       flows: [1],
       durationNs: 40_000_000,
       warmupNs: 10_000_000,
@@ -107,5 +108,21 @@ describe("napilab calibrate --holdout-sizes (a result the model made from a know
     const b = runCli(["calibrate", "--from", from, "--holdout-flows", "1", "--json"]);
     assert.equal(b.code, 2);
     assert.match(b.stderr, /every cell is held out/);
+  });
+});
+
+describe("napilab calibrate on a busy host (a model-made result with other work on the CPUs)", () => {
+  it("finds the number of background tasks the result was made with", () => {
+    const dir = mkdtempSync(join(tmpdir(), "napilab-cal-bg-"));
+    const from = join(dir, "bench.json");
+    writeFileSync(from, JSON.stringify(syntheticResult([64, 1400], 3)));
+    // biome-ignore format: option/value pairs
+    const r = runCli(["calibrate", "--from", from, "--out", join(dir, "p.json"), "--sim-duration", "40ms",
+      "--max-evaluations", "12", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const cal = JSON.parse(r.stdout);
+    assert.equal(cal.background.fitted, true);
+    assert.ok(Math.abs(cal.background.tasksPerCpu - 3) <= 1, `fitted ${cal.background.tasksPerCpu}`);
+    assert.ok(cal.fit.mapePercent < 15, `fit MAPE ${cal.fit.mapePercent}%`);
   });
 });
