@@ -13,6 +13,7 @@
 import { InputError } from "../core/errors.js";
 import { checkCpusWithin } from "../core/units.js";
 import type { NapiMode } from "../core/vocabulary.js";
+import { BUSY_POLL_BUDGET, blockingReceiverBody, nonblockingReceiverBody } from "./busypoll.js";
 import { EventQueue } from "./events.js";
 import { Kernel } from "./kernel.js";
 import { Napi, napiSetMode, napiThreadBody } from "./napi.js";
@@ -56,6 +57,12 @@ export interface BenchHostOptions {
    * measured cells say the host was busy (OTHER%).
    */
   background?: number | number[];
+  /**
+   * The bench's receiver variant (--receiver, --busy-read, --busy-poll-budget): blocking recv()
+   * (netserver's, the default) or non-blocking recv() spinning on EAGAIN, with SO_BUSY_POLL
+   * polling the veth's NAPI from the receiver (busypoll.ts). SO_PREFER_BUSY_POLL is not mirrored.
+   */
+  receiver?: { kind: "blocking" | "nonblocking"; busyReadNs?: number; busyPollBudget?: number };
 }
 
 /** Background tasks on CPU `cpu`: one count for every CPU, or one per CPU (missing ones: 0). */
@@ -129,6 +136,15 @@ export function validateBenchHost(o: BenchHostOptions): void {
       throw new InputError(`--background must be 0 to 64 tasks per CPU, got ${bg}`);
   if (!Number.isInteger(o.durationNs) || o.durationNs <= 0 || o.durationNs > 60e9)
     throw new InputError("--duration must be positive and at most 60s of simulated time");
+  if (o.receiver) {
+    if (o.receiver.kind !== "blocking" && o.receiver.kind !== "nonblocking")
+      throw new InputError(`--receiver must be blocking or nonblocking, got ${o.receiver.kind}`);
+    const b = o.receiver.busyReadNs ?? 0;
+    if (!Number.isInteger(b) || b < 0 || b > 1e9) throw new InputError("--busy-read must be 0 to 1s");
+    const budget = o.receiver.busyPollBudget ?? BUSY_POLL_BUDGET;
+    if (!Number.isInteger(budget) || budget < 1 || budget > 65_535)
+      throw new InputError(`--busy-poll-budget must be 1 to 65535, got ${budget}`);
+  }
   requireHostPathFigures(o.profile);
 }
 
@@ -218,7 +234,21 @@ export function runBenchCell(o: BenchHostOptions): SimCell {
     const sock = fl.socket as UdpSocket;
     const stack = rpsSink ? behindRps : local;
     const t = k.createTask(`receiver-${i}`, "receiver", { policy: "other", nice: 0 }, o.rxCpus, {
-      body: (task) => netserverBody(k, task, sock, stack, o.size),
+      body: (task) => {
+        const rv = o.receiver;
+        if (!rv || (rv.kind === "blocking" && !rv.busyReadNs))
+          return netserverBody(k, task, sock, stack, o.size);
+        // sk_napi_id is the veth's NAPI (GRO set it; RPS keeps it), so busy polling polls the veth ring
+        const s = {
+          napi,
+          busyNs: rv.busyReadNs ?? 0,
+          prefer: false,
+          budget: rv.busyPollBudget ?? BUSY_POLL_BUDGET,
+        };
+        return rv.kind === "nonblocking"
+          ? nonblockingReceiverBody(k, task, sock, stack, o.size, s)
+          : blockingReceiverBody(k, task, sock, stack, o.size, s);
+      },
       preemptible: true,
     });
     t.cpu = o.rxCpus[i % o.rxCpus.length] as number;

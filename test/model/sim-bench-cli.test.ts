@@ -62,6 +62,32 @@ describe("napilab sim bench (CLI)", () => {
     assert.match(r.stdout, /threaded\s+128\s+2/);
   });
 
+  it("mirrors the bench's receiver variants (non-blocking recv, busy read), from flags or a result", () => {
+    // biome-ignore format: option/value pairs
+    const base = ["sim", "bench", "--modes", "threaded", "--sizes", "64", "--flows", "1", "--duration", "20ms", "--rate", "20k", "--json"];
+    const plain = JSON.parse(runCli(base).stdout).cells[0];
+    const spin = JSON.parse(runCli([...base, "--receiver", "nonblocking"]).stdout).cells[0];
+    // a receiver spinning on EAGAIN never sleeps: it holds its CPU's share even when the socket is empty
+    assert.ok(
+      spin.receivers.cpuPct > plain.receivers.cpuPct,
+      `${spin.receivers.cpuPct} vs ${plain.receivers.cpuPct}`,
+    );
+    const dir = mkdtempSync(join(tmpdir(), "napilab-simbench-"));
+    const from = join(dir, "r.json");
+    const doc = (receiver: string) =>
+      JSON.stringify({
+        tool: "napilab bench",
+        cells: [{ mode: "threaded", size: 64, flows: 1, deliveredPps: 1, offeredPps: 1 }],
+        options: { rxCpus: "1", txCpus: "0", batch: 64, ratePps: 0, receiver },
+      });
+    writeFileSync(from, doc("nonblocking+busy-read 50us"));
+    assert.equal(runCli(["sim", "bench", "--from", from, "--duration", "20ms"]).code, 0);
+    writeFileSync(from, doc("blocking+busy-read 50us+prefer-busy-poll"));
+    const r = runCli(["sim", "bench", "--from", from, "--duration", "20ms"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /'prefer-busy-poll' is not mirrored/);
+  });
+
   it("bad input: one line, exit 2, nothing simulated", () => {
     const a = runCli(["sim", "bench", "--rx-cpus", "3", "--cpus", "2"]);
     assert.equal(a.code, 2);

@@ -84,6 +84,27 @@ function table(cells: SimCell[], measured: Measured[] | null): string {
   );
 }
 
+function parseKind(text: string): "blocking" | "nonblocking" {
+  const t = text.trim().toLowerCase();
+  if (t === "blocking" || t === "nonblocking") return t;
+  throw new InputError(`invalid --receiver '${text}': use blocking or nonblocking`);
+}
+
+/** A bench result's receiver variant as the bench wrote it (describeReceiverVariant: kind+busy-read Nus+...). */
+function parseVariant(text: string, from: string): BenchHostOptions["receiver"] {
+  const [kind, ...rest] = text.split("+");
+  const v: NonNullable<BenchHostOptions["receiver"]> = { kind: parseKind(kind ?? "") };
+  for (const part of rest) {
+    const busy = /^busy-read (\d+)us$/.exec(part);
+    const budget = /^budget (\d+)$/.exec(part);
+    if (busy) v.busyReadNs = Number(busy[1]) * 1000;
+    else if (budget) v.busyPollBudget = Number(budget[1]);
+    else
+      throw new InputError(`'${from}': receiver variant '${text}': '${part}' is not mirrored by the model`);
+  }
+  return v;
+}
+
 export function registerSimBench(sim: Command): void {
   sim
     .command("bench")
@@ -104,6 +125,9 @@ export function registerSimBench(sim: Command): void {
     .option("--batch <N>", "datagrams per sendmmsg call", "64")
     .option("--rate <PPS>", "offered load the sender paces to (default: flood)")
     .option("--duration <TIME>", "simulated time measured per cell, after a warm-up", "200ms")
+    .option("--receiver <KIND>", "blocking (netserver's recv loop) or nonblocking (recv spinning on EAGAIN)")
+    .option("--busy-read <TIME>", "SO_BUSY_POLL: the receivers busy poll the veth's NAPI this long")
+    .option("--busy-poll-budget <N>", "SO_BUSY_POLL_BUDGET (default 8)")
     .option("--background <N>", "other work on the host: N always-runnable tasks per CPU", "0")
     .option("--profile <NAME>", "cost profile (name or path); needs the veth-host figures", "veth-host")
     .option("--seed <N>", "random seed", "1")
@@ -127,10 +151,19 @@ Examples:
     .action((o) => {
       const profile = loadProfile(o.profile);
       const result = o.from ? loadResult(o.from) : null;
-      if (result?.options.receiver)
-        throw new InputError(
-          `'${o.from}' was measured with ${result.options.receiver} receivers; the mirror's receivers block in recv()`,
-        );
+      const receiver = result
+        ? result.options.receiver
+          ? parseVariant(result.options.receiver, o.from as string)
+          : undefined
+        : o.receiver || o.busyRead || o.busyPollBudget
+          ? {
+              kind: parseKind(o.receiver ?? "blocking"),
+              busyReadNs: o.busyRead ? parseDuration(o.busyRead) : 0,
+              ...(o.busyPollBudget
+                ? { busyPollBudget: parseInteger(o.busyPollBudget, "--busy-poll-budget", 1, 65_535) }
+                : {}),
+            }
+          : undefined;
       const modes = result
         ? [...new Set(result.cells.map((c) => c.mode))].filter((m) => m !== "busy-poll").map(parseMode)
         : parseList(o.modes, parseMode);
@@ -150,6 +183,7 @@ Examples:
         background: parseInteger(o.background, "--background", 0, 64),
         seed: parseInteger(o.seed, "--seed", 0, 2 ** 32 - 1),
         ...(o.cpus ? { cpus: parseInteger(o.cpus, "--cpus", 1, 256) } : {}),
+        ...(receiver ? { receiver } : {}),
       };
       // validate every cell before simulating any
       for (const mode of modes)
