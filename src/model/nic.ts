@@ -37,6 +37,8 @@ export class RxQueue implements NapiDriver {
   private whole = new Float64Array(4);
   /** Every source has the same rate (the usual case): rate * dt / 1e9 is computed once per look. */
   private uniformRate = true;
+  /** The most frames a source's datagram takes. */
+  private maxFrags = 1;
   /** nextArrival() before the max with now, valid until the next sync that adds time (NaN: stale). */
   private nextAt = Number.NaN;
   private byId: Flow[] = [];
@@ -77,6 +79,7 @@ export class RxQueue implements NapiDriver {
     this.acc[i] = phase;
     this.nSrc = i + 1;
     if (i > 0 && flow.rateDps !== this.srcRate[0]) this.uniformRate = false;
+    if (flow.framing.frags > this.maxFrags) this.maxFrags = flow.framing.frags;
     this.nextAt = Number.NaN;
     this.byId[flow.id] = flow;
   }
@@ -109,6 +112,21 @@ export class RxQueue implements NapiDriver {
     let wantFrames = 0;
     if (this.uniformRate && n > 0) {
       const inc = ((rate[0] as number) * dt) / 1e9;
+      // no source can bring more than floor(inc) + 2 datagrams (acc < 1, with a rounding margin):
+      // when even that fits the ring nothing is dropped, and one pass adds what arrived
+      if ((Math.floor(inc) + 2) * n * this.maxFrags <= this.ringSize - this.ring.length) {
+        const ids = this.srcId;
+        for (let i = 0; i < n; i++) {
+          const a = (acc[i] as number) + inc;
+          const d = Math.floor(a);
+          acc[i] = a - d;
+          if (d !== 0) {
+            this.ring.push(ids[i] as number, d * (frags[i] as number), mid);
+            this.arrived += d;
+          }
+        }
+        return;
+      }
       for (let i = 0; i < n; i++) {
         const a = (acc[i] as number) + inc;
         const d = Math.floor(a);
@@ -147,11 +165,23 @@ export class RxQueue implements NapiDriver {
       best = Number.POSITIVE_INFINITY;
       const acc = this.acc;
       const rate = this.srcRate;
-      for (let i = 0; i < this.nSrc; i++) {
-        const r = rate[i] as number;
-        if (r <= 0) continue;
-        const t = this.lastSync + ((1 - (acc[i] as number)) * 1e9) / r;
-        if (t < best) best = t;
+      const n = this.nSrc;
+      if (this.uniformRate && n > 0) {
+        // one rate: the time to the next datagram falls as acc grows (every step below rounds
+        // monotonically), so the source with the largest acc lands first: one division, not n
+        const r = rate[0] as number;
+        if (r > 0) {
+          let top = acc[0] as number;
+          for (let i = 1; i < n; i++) if ((acc[i] as number) > top) top = acc[i] as number;
+          best = this.lastSync + ((1 - top) * 1e9) / r;
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          const r = rate[i] as number;
+          if (r <= 0) continue;
+          const t = this.lastSync + ((1 - (acc[i] as number)) * 1e9) / r;
+          if (t < best) best = t;
+        }
       }
       this.nextAt = best;
     }

@@ -4,6 +4,7 @@
  * runtime, lag and eligibility, virtual deadlines). The current task is kept outside the queues,
  * as the kernel keeps it outside the rbtree.
  */
+import { FairTree } from "./fairtree.js";
 import { RUNNING, type Task } from "./task.js";
 
 export interface SchedParams {
@@ -29,7 +30,8 @@ export class RunQueue {
   private readonly p: SchedParams;
   /** The running task, or null when idle. */
   curr: Task | null = null;
-  private fair: Task[] = [];
+  /** Queued fair tasks, ordered by vruntime (the rbtree of cfs_rq). */
+  private fair = new FairTree();
   private rt: Task[] = [];
   private dl: Task[] = [];
   // avg_vruntime bookkeeping over queued fair entities (curr added on the fly)
@@ -55,16 +57,16 @@ export class RunQueue {
 
   /** Tasks queued plus the running one (rq->nr_running). */
   get nrRunning(): number {
-    return this.fair.length + this.rt.length + this.dl.length + (this.curr ? 1 : 0);
+    return this.fair.size + this.rt.length + this.dl.length + (this.curr ? 1 : 0);
   }
 
   get nrQueued(): number {
-    return this.fair.length + this.rt.length + this.dl.length;
+    return this.fair.size + this.rt.length + this.dl.length;
   }
 
   /** Queued tasks (not running), for load balancing. */
   queuedTasks(): Task[] {
-    return [...this.dl, ...this.rt, ...this.fair];
+    return [...this.dl, ...this.rt, ...this.fair.inQueueOrder()];
   }
 
   /** The first queued task, in queuedTasks() order, that may run on `cpu` (and is fair, if asked). */
@@ -73,8 +75,7 @@ export class RunQueue {
       for (const t of this.dl) if (t.allowedOn(cpu)) return t;
       for (const t of this.rt) if (t.allowedOn(cpu)) return t;
     }
-    for (const t of this.fair) if (t.allowedOn(cpu) && t.classRank === 1) return t;
-    return null;
+    return this.fair.firstAllowedOn(cpu);
   }
 
   // ---- fair class (kernel/sched/fair.c) ----
@@ -99,21 +100,9 @@ export class RunQueue {
     return this.minVruntime;
   }
 
-  // The leftmost queued fair task (smallest vruntime; the earliest queued among equals), cached:
-  // a queued task's vruntime does not change until it leaves the queue, so the cache holds until
-  // the leftmost task itself leaves (CFS reads it on every update_curr, with 200 tasks queued).
-  private left: Task | null = null;
-  private leftValid = true;
-
-  /** The leftmost queued fair task (__pick_first_entity), or null. */
+  /** The leftmost queued fair task (__pick_first_entity; the earliest queued among equals), or null. */
   private leftmost(): Task | null {
-    if (!this.leftValid) {
-      let best: Task | null = null;
-      for (const t of this.fair) if (best === null || t.vruntime < best.vruntime) best = t;
-      this.left = best;
-      this.leftValid = true;
-    }
-    return this.left;
+    return this.fair.leftmost();
   }
 
   /** avg_vruntime(): the load-weighted mean vruntime V of the queue, current task included. */
@@ -193,24 +182,18 @@ export class RunQueue {
   }
 
   private addFair(t: Task): void {
-    this.fair.push(t);
+    this.fair.insert(t);
     this.load.queued++;
-    // queued last, so it becomes the leftmost only by a strictly smaller vruntime
-    if (this.leftValid && (this.left === null || t.vruntime < this.left.vruntime)) this.left = t;
     this.sumW += t.weight;
     this.sumWV += t.weight * t.vruntime;
   }
 
   private removeFair(t: Task): void {
-    if (!removeAt(this.fair, t)) return;
+    if (!this.fair.remove(t)) return;
     this.load.queued--;
-    if (t === this.left) {
-      this.left = null;
-      this.leftValid = this.fair.length === 0;
-    }
     this.sumW -= t.weight;
     this.sumWV -= t.weight * t.vruntime;
-    if (this.fair.length === 0) {
+    if (this.fair.size === 0) {
       this.sumW = 0;
       this.sumWV = 0;
     }
@@ -225,7 +208,7 @@ export class RunQueue {
 
   /** CFS sched_slice(): the task's share of the latency period (stretched past sched_nr_latency tasks). */
   private cfsSlice(t: Task, extra: number): number {
-    const nr = this.fair.length + (this.curr && this.curr.classRank === 1 ? 1 : 0) + extra;
+    const nr = this.fair.size + (this.curr && this.curr.classRank === 1 ? 1 : 0) + extra;
     const nrLatency = Math.max(1, Math.floor(this.p.cfsLatencyNs / this.p.cfsMinGranularityNs));
     const period = nr > nrLatency ? nr * this.p.cfsMinGranularityNs : this.p.cfsLatencyNs;
     const load = this.fairLoad() + (extra ? t.weight : 0);
@@ -238,11 +221,11 @@ export class RunQueue {
     if (c && c.vruntime > V + 1e-6) c = null; // a non-eligible current task loses its protection
     // RUN_TO_PARITY: once picked, run until not eligible or a new slice is handed out
     if (c && this.p.runToParity && c.protect) return c;
+    // the eligible queued task (vruntime <= V) with the earliest deadline; the current task keeps
+    // the CPU unless a queued one's deadline is strictly earlier
+    const q = this.fair.earliestEligible(V + 1e-6);
     let best: Task | null = c;
-    for (const t of this.fair) {
-      if (t.vruntime > V + 1e-6) continue;
-      if (best === null || t.deadline < best.deadline) best = t;
-    }
+    if (q !== null && (best === null || q.deadline < best.deadline)) best = q;
     if (best) return best;
     // numerically nobody eligible: fall back to the smallest vruntime
     best = this.leftmost();
@@ -348,7 +331,7 @@ export class RunQueue {
 
   /** CFS check_preempt_tick(): the slice is used up, or the leftmost task is a slice behind. */
   private cfsCheckPreemptTick(c: Task): boolean {
-    if (this.fair.length === 0) return false;
+    if (this.fair.size === 0) return false;
     const ideal = this.cfsSlice(c, 0);
     const ran = c.sumExecNs - c.execAtPick;
     if (ran > ideal) return true;

@@ -85,6 +85,14 @@ export class Task {
   vruntime = 0;
   deadline = 0;
   vlag = 0;
+  // the fair queue's tree node (fairtree.ts): queueing sequence (-1: not queued), treap priority,
+  // children and the subtree's earliest-deadline and first-queued tasks
+  fairSeq = -1;
+  fairPrio = 0;
+  fairLeft: Task | null = null;
+  fairRight: Task | null = null;
+  fairMinDeadline: Task | null = null;
+  fairFirst: Task | null = null;
   /** RUN_TO_PARITY: the slice handed out at pick time is still protected. */
   protect = false;
   initial = true;
