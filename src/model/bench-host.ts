@@ -315,11 +315,15 @@ export function runBenchCell(o: BenchHostOptions): SimCell {
       (s, t) => (t.kind === kind && t.cpus?.length === 1 && t.cpu === cpu ? s + runNs(t) : s),
       0,
     );
+  // /proc/stat without CONFIG_IRQ_TIME_ACCOUNTING samples the context at each tick, and a tick never
+  // lands inside another hardirq (irqs are off there): hardirq time shows as 0, and the tick after
+  // it mostly finds the softirq that irq_exit started, so it is shown with the softirq time
+  const tickSampled = f.irqTimeAccounting === 0;
   const perCpu: SimCpuSplit[] = k.cpus.map((cpu) => ({
     cpu: cpu.id,
     busyPct: round1(100 - (100 * cpu.idleNs) / o.durationNs),
-    softirqPct: pct(cpu.softirqNs),
-    irqPct: pct(cpu.hardirqNs),
+    softirqPct: pct(cpu.softirqNs + (tickSampled ? cpu.hardirqNs : 0)),
+    irqPct: tickSampled ? 0 : pct(cpu.hardirqNs),
     receiversPct: pct(onCpu("receiver", cpu.id)),
     senderPct: pct(onCpu("sender", cpu.id)),
     napiKthreadPct: pct(onCpu("napi", cpu.id)),

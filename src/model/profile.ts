@@ -84,6 +84,7 @@ export const HOST_PATH_FIGURES = [
   "vethRingSize", // the peer's ptr_ring length (VETH_RING_SIZE, drivers/net/veth.c)
   "vethRxNs", // veth_xdp_rcv per skb: __ptr_ring_consume, veth_xdp_rcv_skb, eth_type_trans (before napi_gro_receive)
   "rpsEnqueueNs", // get_rps_cpu (flow hash, rps_map) + enqueue_to_backlog (queue lock, input_pkt_queue) per skb
+  "backlogPerSkbNs", // process_backlog per skb on the RPS target CPU beyond the stack: the cross-CPU hand-off (remote skb cache lines, rps_lock with irqs off)
   "ipiSendNs", // net_rps_send_ipi -> smp_call_function_single_async per remote CPU kicked (a VM exit on a guest)
   "ipiNs", // the remote CPU's call-function IPI (hardirq): trigger_rx_softirq -> ____napi_schedule(backlog)
   "netdevMaxBacklog", // net.core.netdev_max_backlog: input_pkt_queue limit of enqueue_to_backlog

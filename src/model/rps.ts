@@ -112,7 +112,8 @@ export class Backlog implements NapiDriver {
       b.clear();
       this.queue.pop(quota - done, b.add);
       if (b.frames === 0) break;
-      yield this.stack.cost(b);
+      // __netif_receive_skb for each, plus the hand-off's own cost per skb (backlogPerSkbNs)
+      yield this.stack.cost(b) + b.frames * (this.k.f.backlogPerSkbNs ?? 0);
       done += b.frames;
       const extra = this.stack.deliver(b);
       if (extra > 0) yield extra;

@@ -112,7 +112,11 @@ describe("the bench mirror (sim bench)", () => {
     assert.equal(tx.receiversPct, 0);
     assert.equal(rx.senderPct, 0);
     assert.equal(c.napiKthread, null);
-    assert.ok(c.deliveredPps > 0 && c.deliveredPps <= c.offeredPps);
+    // what was in flight at the window's start may be delivered in it: a little more than offered
+    assert.ok(
+      c.deliveredPps > 0 && c.deliveredPps <= c.offeredPps * 1.01,
+      `${c.deliveredPps} of ${c.offeredPps}`,
+    );
   });
 
   it("threaded mode: the kthread polls on the receivers' CPU; no NET_RX on the sender's", () => {
