@@ -60,6 +60,12 @@ export const FLOOD_CASES: Record<string, FloodCase> = {
     hogCpus: [2],
     hogs: 1,
   },
+  "deadline-napi": {
+    ...base,
+    mode: "threaded",
+    hogs: 1,
+    napiPolicy: { policy: "deadline", runtimeNs: 200_000, deadlineNs: 500_000, periodNs: 1_000_000 },
+  },
   "nice-receivers": { ...base, mode: "threaded", receiverPolicy: { policy: "other", nice: 5 }, seed: 7 },
   "large-host": {
     cpus: 32,
