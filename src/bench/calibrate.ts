@@ -1,38 +1,55 @@
 /**
- * Calibration: turn a bench result into a model cost profile for this host, then run the model
- * on the same cells and report how far its delivered rates are from the measured ones.
+ * Calibration: fit this host's profile from a bench result, then predict cells from the model alone.
  *
- * What is fitted, and from what (only cells whose datagrams fit the MTU, so no fragments):
- * - the rx stack's per-datagram cost: the NAPI kthread's CPU time (threaded cells) divided by the
- *   datagrams that reached UDP (delivered + socket-buffer drops), fitted as a + b * size; the fixed
- *   part scales the default profile's stack stages (driver, GRO, IP, UDP, enqueue) together, the
- *   per-byte part becomes udpPerByteNs.
- * - the receiver's per-datagram cost: the receivers' CPU time divided by the datagrams they got,
- *   fitted the same way, giving recvSyscallNs and copyPerByteNs.
- * - the veth's fixed facts: its ptr_ring size (VETH_RING_SIZE 256), MTU 1500, no wire limit.
- * The model host is the bench's receiving CPU alone (one CPU, one rx queue), where receivers and
- * rx processing compete, as in the single-vCPU guest of the reference experiment.
+ * The model host is the bench's own path (src/model/bench-host.ts): the sender task, the veth pair,
+ * RPS and the backlog, the NAPI kthread, the receivers. Nothing measured about a cell's traffic is
+ * fed to it: its sender floods (or paces to the bench's --rate) and the model decides how much is
+ * offered, dropped and delivered.
+ *
+ * Method (deterministic, rerunnable: `napilab calibrate --from RESULT ...` again gives the same
+ * profile). Only the cells not held out are used, and of those only payloads that fit the MTU.
+ * 1. Stage costs from CPU time per datagram (schedstat run time x window / datagrams), fitted as
+ *    a + b * size by weighted least squares:
+ *    - sender, threaded cells (no NET_RX on its CPU): a - sendmmsgCallNs / messages-per-call gives
+ *      sendPerDatagramNs, b gives sendPerByteNs;
+ *    - NAPI kthread, threaded cells, per datagram reaching UDP (delivered + socket drops): a scales
+ *      the stack stages (vethRxNs, groNs, ipRcvNs, udpRcvNs, sockEnqueueNs) together in the prior's
+ *      proportions, b gives udpPerByteNs;
+ *    - receivers, threaded cells with the fewest flows (a receiver that never sleeps: no
+ *      context-switch cost folded in): recvSyscallNs and copyPerByteNs;
+ *    - softirq cells: the tx CPU's softirq time per datagram (above its level in threaded cells, which
+ *      is other work's) is the NET_RX work done at the sender's rcu_read_unlock_bh (veth_poll, GRO,
+ *      RPS), which less the fitted veth and GRO stages gives rpsEnqueueNs.
+ *    Each figure is then held within [prior / 4, prior x 4] of the veth-host profile's reasoned
+ *    prior (per-byte figures within [0, 4 x prior]); a figure that hit a bound says so.
+ * 2. Other work on the host: when the bench says other work used the CPUs (OTHER%), the model adds
+ *    `background` always-runnable tasks per CPU. That one integer is chosen by a search over 0..64
+ *    minimising the mean |model - measured| / measured of delivered pps over the fitted cells.
+ * 3. Prediction: every cell (fitted and held out) is simulated with the fitted profile and the
+ *    fitted background; errors are reported for both sets, and the CPU split (softirq, hardirq,
+ *    sender, receivers, NAPI kthread, ksoftirqd on the rx and tx CPUs) in percentage points.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import { InputError } from "../core/errors.js";
-import { runFlood } from "../model/flood.js";
-import { CORE_FIGURES, loadProfile } from "../model/profile.js";
+import { parseCpuList } from "../core/units.js";
+import { BENCH_HOST_MODES, type BenchHostMode, runBenchCell, type SimCell } from "../model/bench-host.js";
+import { type Figures, loadProfile, type Profile } from "../model/profile.js";
 import type { BenchResult, Cell } from "./run.js";
 
-/** Default profile stages that make up the rx stack's per-datagram cost (net_rx_action to sk_data_ready). */
-const STACK_STAGES = ["driverRxNs", "groNs", "ipRcvNs", "udpRcvNs", "sockEnqueueNs"] as const;
 /** Largest UDP payload that fits the veth's 1500-byte MTU unfragmented. */
 const MAX_UNFRAGMENTED = 1472;
-/** veth's ptr_ring length (drivers/net/veth.c VETH_RING_SIZE). */
-const VETH_RING_SIZE = 256;
-/** A cell in which other work on the host took this much of a CPU (OTHER%) is not trusted. */
+/** A cell in which other work on the host took this much of a CPU (OTHER%) is marked disturbed. */
 const DISTURBED_PCT = 10;
-
-function disturbed(c: Cell): boolean {
-  return (c.foreignPct ?? 0) >= DISTURBED_PCT;
-}
+/** The profile the fit starts from and is bounded by. */
+const PRIOR_PROFILE = "veth-host";
+/** Fitted stage costs stay within [prior / BOUND, prior * BOUND]. */
+const BOUND = 4;
+/** The stages of the rx stack that the NAPI kthread's cost per datagram scales together. */
+const STACK_STAGES = ["vethRxNs", "groNs", "ipRcvNs", "udpRcvNs", "sockEnqueueNs"] as const;
+/** Background task counts the search tries first; it then refines between the best neighbours. */
+const BACKGROUND_GRID = [0, 1, 2, 4, 8, 16, 32, 64];
 
 interface Point {
   size: number;
@@ -58,7 +75,7 @@ export function fitLinear(points: Point[]): LinearFit {
   return { fixedNs: Math.max(0, my - slope * mx), perByteNs: slope, points: points.length };
 }
 
-/** Per-datagram CPU cost points of one kind of work from the usable cells. */
+/** Per-datagram CPU cost points of one kind of work. */
 function points(cells: Cell[], pick: (c: Cell) => { cpuPct: number; datagrams: number } | null): Point[] {
   const out: Point[] = [];
   for (const c of cells) {
@@ -70,6 +87,14 @@ function points(cells: Cell[], pick: (c: Cell) => { cpuPct: number; datagrams: n
   return out;
 }
 
+/** One CPU-split component of one CPU: measured and modelled share, percent of that CPU. */
+export interface SplitPoint {
+  cpu: number;
+  part: "softirq" | "hardirq" | "sender" | "receivers" | "napiKthread" | "ksoftirqd";
+  measured: number;
+  model: number;
+}
+
 export interface CellComparison {
   mode: string;
   size: number;
@@ -77,24 +102,70 @@ export interface CellComparison {
   measuredPps: number;
   modelPps: number;
   errorPct: number;
-  /** Other work on the host used >= 10% of a CPU during this cell; left out of the error summary. */
+  measuredOfferedPps: number;
+  modelOfferedPps: number;
+  /** Where the model loses datagrams, per second: veth ring, backlog, socket buffers. */
+  modelDropsPps: { ring: number; backlog: number; socket: number };
+  measuredDropsPps: { ring: number; backlog: number; socket: number };
+  /** Other work on the host used >= 10% of a CPU during this cell. */
   disturbed: boolean;
+  heldOut: boolean;
+  cpuSplit: SplitPoint[];
+  /** The largest |model - measured| of the CPU split, in percentage points. */
+  cpuSplitMaxPoints: number;
+}
+
+export interface ErrorSummary {
+  cells: CellComparison[];
+  /** Mean of |model - measured| / measured delivered pps, percent. */
+  mapePercent: number;
+  medianAbsErrorPct: number;
+  /** CPU split: mean and largest |model - measured| over the components, percentage points. */
+  cpuSplitMeanPoints: number;
+  cpuSplitMaxPoints: number;
+}
+
+export interface FittedFigure {
+  value: number;
+  prior: number;
+  /** Where the fit wanted it, before the bounds. */
+  raw: number;
+  /** The fit hit a bound. */
+  bounded: boolean;
 }
 
 export interface Calibration {
+  method: string;
   profileName: string;
   profilePath: string;
+  figures: Record<string, FittedFigure>;
   stack: LinearFit;
   receiver: LinearFit;
+  sender: LinearFit;
+  background: { tasksPerCpu: number; fitted: boolean; tried: { tasksPerCpu: number; mapePercent: number }[] };
+  fit: ErrorSummary & { sizes: number[]; flows: number[] };
+  holdout: ErrorSummary & { sizes: number[]; flows: number[] };
+  /** Every compared cell (fitted and held out), for the table. */
   cells: CellComparison[];
-  /** No undisturbed cell could be fitted, so disturbed ones were used. */
-  fitFromDisturbed: boolean;
-  /** How many cells the error summary covers (the undisturbed ones, or all if every one was). */
-  summarisedCells: number;
-  /** Mean of |model - measured| / measured over the summarised cells, in percent. */
   meanAbsErrorPct: number;
-  /** The median of the same, less swayed by a few cells far off. */
   medianAbsErrorPct: number;
+  summarisedCells: number;
+  fitFromDisturbed: boolean;
+  simDurationNs: number;
+}
+
+export interface CalibrateOptions {
+  from: string;
+  out?: string;
+  name?: string;
+  simDurationNs?: number;
+  holdoutSizes?: number[];
+  holdoutFlows?: number[];
+  /** Background tasks per CPU; undefined: fitted when the cells were disturbed, else 0. */
+  background?: number;
+  /** Cap on the simulations of the background search (each simulates every fitted cell). */
+  maxEvaluations?: number;
+  onProgress?: (what: string) => void;
 }
 
 function round(x: number, digits = 2): number {
@@ -102,61 +173,173 @@ function round(x: number, digits = 2): number {
   return Math.round(x * f) / f || 0; // no -0 in reports
 }
 
-/** Fit a profile from a result, save it, and compare the model against every comparable cell. */
-export function calibrate(
-  result: BenchResult,
-  opts: { from: string; out?: string; name?: string; simDurationNs?: number },
-): Calibration {
-  // fit from cells no other work disturbed; only when there are none, from the disturbed ones
-  const threadedAll = result.cells.filter((c) => c.mode === "threaded" || c.mode === "threaded-free");
-  const pick = (cells: Cell[]) => ({
-    stack: points(cells, (c) =>
-      c.napiKthread ? { cpuPct: c.napiKthread.cpuPct, datagrams: c.received + c.drops.socket } : null,
-    ),
-    recv: points(cells, (c) => ({ cpuPct: c.receivers.cpuPct, datagrams: c.received })),
-  });
-  let { stack: stackPts, recv: recvPts } = pick(threadedAll.filter((c) => !disturbed(c)));
-  const fitFromDisturbed = stackPts.length === 0 || recvPts.length === 0;
-  if (fitFromDisturbed) ({ stack: stackPts, recv: recvPts } = pick(threadedAll));
-  if (stackPts.length === 0 || recvPts.length === 0)
+function disturbed(c: Cell): boolean {
+  return (c.foreignPct ?? 0) >= DISTURBED_PCT;
+}
+
+function bounded(raw: number, prior: number, perByte = false): FittedFigure {
+  const lo = perByte ? 0 : prior / BOUND;
+  const hi = prior * BOUND;
+  const value = Math.min(hi, Math.max(lo, raw));
+  return {
+    value: round(value, perByte ? 4 : 1),
+    prior,
+    raw: round(raw, perByte ? 4 : 1),
+    bounded: value !== raw,
+  };
+}
+
+function isModelMode(m: string): m is BenchHostMode {
+  return (BENCH_HOST_MODES as readonly string[]).includes(m);
+}
+
+function summarise(cells: CellComparison[]): ErrorSummary {
+  const errs = cells.map((c) => Math.abs(c.errorPct)).sort((a, b) => a - b);
+  const mid = Math.floor(errs.length / 2);
+  const splits = cells.flatMap((c) => c.cpuSplit.map((p) => Math.abs(p.model - p.measured)));
+  return {
+    cells,
+    mapePercent: errs.length === 0 ? 0 : round(errs.reduce((s, e) => s + e, 0) / errs.length, 1),
+    medianAbsErrorPct:
+      errs.length === 0
+        ? 0
+        : round(errs.length % 2 ? (errs[mid] ?? 0) : ((errs[mid - 1] ?? 0) + (errs[mid] ?? 0)) / 2, 1),
+    cpuSplitMeanPoints: splits.length === 0 ? 0 : round(splits.reduce((s, e) => s + e, 0) / splits.length, 1),
+    cpuSplitMaxPoints: splits.length === 0 ? 0 : round(Math.max(...splits), 1),
+  };
+}
+
+/** The CPU split of a measured cell against its simulation, on the rx and tx CPUs. */
+function compareSplit(c: Cell, m: SimCell, cpus: number[]): SplitPoint[] {
+  const out: SplitPoint[] = [];
+  for (const cpu of cpus) {
+    const a = c.perCpu.find((p) => p.cpu === cpu);
+    const b = m.perCpu.find((p) => p.cpu === cpu);
+    if (!a || !b) continue;
+    const parts: [SplitPoint["part"], number, number][] = [
+      ["softirq", a.softirqPct, b.softirqPct],
+      ["hardirq", a.irqPct, b.irqPct],
+      ["sender", a.senderPct, b.senderPct],
+      ["receivers", a.receiversPct, b.receiversPct],
+      ["napiKthread", a.napiKthreadPct, b.napiKthreadPct],
+      ["ksoftirqd", a.ksoftirqdPct, b.ksoftirqdPct],
+    ];
+    for (const [part, measured, model] of parts) out.push({ cpu, part, measured, model });
+  }
+  return out;
+}
+
+/** Fit a profile from a result, save it, and predict the held-out cells from the model alone. */
+export function calibrate(result: BenchResult, opts: CalibrateOptions): Calibration {
+  if (result.options.receiver)
     throw new InputError(
-      `'${opts.from}' has no threaded cell with payloads up to ${MAX_UNFRAGMENTED} bytes and traffic to fit ` +
-        "(run e.g. napilab bench --quick)",
+      `'${opts.from}' was measured with ${result.options.receiver} receivers; the model mirrors the bench's blocking recv() receivers only`,
     );
+  const holdSizes = opts.holdoutSizes ?? [];
+  const holdFlows = opts.holdoutFlows ?? [];
+  const simDurationNs = opts.simDurationNs ?? 100_000_000;
+  const rxCpus = parseCpuList(result.options.rxCpus);
+  const txCpus = parseCpuList(result.options.txCpus);
+  const usable = result.cells.filter((c) => isModelMode(c.mode) && c.mode !== "busy-poll" && c.elapsedNs > 0);
+  const heldOut = (c: Cell) => holdSizes.includes(c.size) || holdFlows.includes(c.flows);
+  for (const s of holdSizes)
+    if (!usable.some((c) => c.size === s))
+      throw new InputError(`--holdout-sizes: the result has no cell of size ${s}`);
+  for (const fl of holdFlows)
+    if (!usable.some((c) => c.flows === fl))
+      throw new InputError(`--holdout-flows: the result has no cell with ${fl} flows`);
+  const fitCells = usable.filter((c) => !heldOut(c));
+  const testCells = usable.filter(heldOut);
+  if (fitCells.length === 0)
+    throw new InputError("every cell is held out: keep at least one size and flow count to fit on");
+
+  // ---- 1. stage costs from CPU time per datagram ----
+  const threaded = fitCells.filter((c) => c.mode === "threaded" || c.mode === "threaded-free");
+  const calm = threaded.filter((c) => !disturbed(c));
+  const fitFromDisturbed = calm.length === 0;
+  const basis = fitFromDisturbed ? threaded : calm;
+  const minFlows = Math.min(...basis.map((c) => c.flows));
+  const senderPts = points(basis, (c) => ({ cpuPct: c.sender.cpuPct, datagrams: c.sent }));
+  const stackPts = points(basis, (c) =>
+    c.napiKthread ? { cpuPct: c.napiKthread.cpuPct, datagrams: c.received + c.drops.socket } : null,
+  );
+  const recvPts = points(
+    basis.filter((c) => c.flows === minFlows),
+    (c) => ({ cpuPct: c.receivers.cpuPct, datagrams: c.received }),
+  );
+  if (senderPts.length === 0 || stackPts.length === 0 || recvPts.length === 0)
+    throw new InputError(
+      `'${opts.from}' has no fitted threaded cell with payloads up to ${MAX_UNFRAGMENTED} bytes and traffic ` +
+        "(calibrate needs threaded cells; hold out fewer cells, or run napilab bench --modes softirq,threaded)",
+    );
+  const sender = fitLinear(senderPts);
   const stack = fitLinear(stackPts);
   const receiver = fitLinear(recvPts);
 
-  const base = loadProfile("default");
-  const stageSum = STACK_STAGES.reduce((s, k) => s + base.figures[k], 0);
-  const scale = stageSum > 0 ? stack.fixedNs / stageSum : 1;
-  const src = `napilab calibrate from ${opts.from} (bench run ${result.runId}, kernel ${result.host.kernel})`;
-  const figures: Record<string, { value: number; provenance: string }> = {};
-  for (const k of STACK_STAGES)
-    figures[k] = {
-      value: round(base.figures[k] * scale, 1),
-      provenance: `${src}: NAPI kthread CPU time per datagram reaching UDP, fixed part ${round(stack.fixedNs, 1)} ns, split over the stack stages in the default profile's proportions`,
-    };
-  figures.udpPerByteNs = {
-    value: round(stack.perByteNs, 4),
-    provenance: `${src}: per-byte slope of the NAPI kthread's cost per datagram over payload sizes`,
-  };
-  figures.recvSyscallNs = {
-    value: round(receiver.fixedNs, 1),
-    provenance: `${src}: receiver threads' CPU time per datagram received (one recv(2) each, koffi call included), fixed part`,
-  };
-  figures.copyPerByteNs = {
-    value: round(receiver.perByteNs, 4),
-    provenance: `${src}: per-byte slope of the receivers' cost per datagram`,
-  };
-  figures.ringSize = {
-    value: VETH_RING_SIZE,
-    provenance: "veth ptr_ring length VETH_RING_SIZE (drivers/net/veth.c)",
-  };
-  figures.mtu = { value: 1500, provenance: "veth default MTU, as the bench creates it" };
-  figures.wireBitsPerSecond = {
-    value: 1e12,
-    provenance: "veth has no wire; a limit far above any bench rate",
-  };
+  const prior = loadProfile(PRIOR_PROFILE);
+  const p = prior.figures as Required<Figures>;
+  const batch = result.options.batch;
+  const callShare = (fl: number) => p.sendmmsgCallNs / (Math.ceil(batch / fl) * fl);
+  const figures: Record<string, FittedFigure> = {};
+  figures.sendPerDatagramNs = bounded(sender.fixedNs - callShare(minFlows), p.sendPerDatagramNs);
+  figures.sendPerByteNs = bounded(sender.perByteNs, p.sendPerByteNs, true);
+  const stageSum = STACK_STAGES.reduce((s, k) => s + p[k], 0);
+  const scale = stack.fixedNs / stageSum;
+  for (const k of STACK_STAGES) figures[k] = bounded(p[k] * scale, p[k]);
+  figures.udpPerByteNs = bounded(stack.perByteNs, p.udpPerByteNs, true);
+  figures.recvSyscallNs = bounded(receiver.fixedNs, p.recvSyscallNs);
+  figures.copyPerByteNs = bounded(receiver.perByteNs, p.copyPerByteNs, true);
+  // softirq cells: the tx CPU's softirq time per datagram (above what the threaded cells show there,
+  // other work's softirqs) is veth_poll, GRO and the RPS enqueue, run at the sender's BH enable
+  const softirqCells = fitCells.filter(
+    (c) => c.mode === "softirq" && c.size <= MAX_UNFRAGMENTED && c.sent > 1000,
+  );
+  const txSoftirq = (c: Cell) =>
+    txCpus.reduce((s, cpu) => s + (c.perCpu.find((p) => p.cpu === cpu)?.softirqPct ?? 0), 0);
+  if (softirqCells.length > 0) {
+    const baseline =
+      threaded.length > 0 ? threaded.reduce((s, c) => s + txSoftirq(c), 0) / threaded.length : 0;
+    const fv = (k: string) => figures[k]?.value ?? 0;
+    let w = 0;
+    let acc = 0;
+    // without IRQ time accounting the sender's schedstat holds the NET_RX it runs at its BH enables
+    // (exact), while /proc/stat's softirq share is tick-sampled and mixes in other work's softirqs
+    const viaSender = result.host.irqTimeAccounting === false;
+    for (const c of softirqCells) {
+      const own = callShare(c.flows) + fv("sendPerDatagramNs") + fv("sendPerByteNs") * c.size;
+      const perDgram = viaSender
+        ? ((c.sender.cpuPct / 100) * c.elapsedNs) / c.sent - own
+        : ((Math.max(0, txSoftirq(c) - baseline) / 100) * c.elapsedNs) / c.sent;
+      const ipis = c.rpsReceived / c.sent;
+      const rest = perDgram - p.napiPollNs - fv("vethRxNs") - fv("groNs") - ipis * p.ipiSendNs;
+      acc += rest * c.sent;
+      w += c.sent;
+    }
+    figures.rpsEnqueueNs = bounded(acc / w, p.rpsEnqueueNs);
+    // the rx CPU's softirq time per datagram through process_backlog (delivered + socket drops),
+    // above its threaded-cell level, less the stack stages: the cross-CPU hand-off per skb
+    const rxSoftirq = (c: Cell) =>
+      rxCpus.reduce((s, cpu) => s + (c.perCpu.find((q) => q.cpu === cpu)?.softirqPct ?? 0), 0);
+    const rxBase = threaded.length > 0 ? threaded.reduce((s, c) => s + rxSoftirq(c), 0) / threaded.length : 0;
+    let w2 = 0;
+    let acc2 = 0;
+    // without IRQ time accounting the softirq share is tick-sampled (on a VM the ticks crowd after
+    // other interrupts); there, take the rx CPU's busy time less what the receivers' recv() calls cost
+    const rxBusy = (c: Cell) =>
+      rxCpus.reduce((s, cpu) => s + (c.perCpu.find((q) => q.cpu === cpu)?.busyPct ?? 0), 0);
+    for (const c of softirqCells) {
+      const n = c.received + c.drops.socket;
+      if (n < 1000 || disturbed(c)) continue;
+      const recvNs = (fv("recvSyscallNs") + fv("copyPerByteNs") * c.size) * c.received;
+      const perDgram = viaSender
+        ? ((rxBusy(c) / 100) * c.elapsedNs - recvNs) / n
+        : ((Math.max(0, rxSoftirq(c) - rxBase) / 100) * c.elapsedNs) / n;
+      const stackNs = fv("ipRcvNs") + fv("udpRcvNs") + fv("sockEnqueueNs") + fv("udpPerByteNs") * c.size;
+      acc2 += (perDgram - stackNs) * n;
+      w2 += n;
+    }
+    if (w2 > 0) figures.backlogPerSkbNs = bounded(acc2 / w2, p.backlogPerSkbNs);
+  }
 
   const name =
     opts.name ??
@@ -165,68 +348,182 @@ export function calibrate(
       .toLowerCase()}-${result.runId}`;
   if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name)) throw new InputError(`invalid profile name '${name}'`);
   const profilePath = resolve(opts.out ?? `results/profile-${name}.json`);
-  const doc = {
-    name,
-    description: `Fitted by napilab calibrate for ${hostname()} (kernel ${result.host.kernel}) from bench run ${result.runId}: the receiving CPU of a veth test bed.`,
-    extends: "default",
-    figures,
-    fit: {
-      from: opts.from,
-      stack: { ...stack, fixedNs: round(stack.fixedNs, 1) },
-      receiver: { ...receiver, fixedNs: round(receiver.fixedNs, 1) },
-      onlyFiguresAbove: [...CORE_FIGURES].filter((k) => k in figures),
-    },
+  const src = `napilab calibrate from ${opts.from} (bench run ${result.runId}, kernel ${result.host.kernel})`;
+  const why: Record<string, string> = {
+    sendPerDatagramNs:
+      "sender run time per datagram in threaded cells, fixed part, less the sendmmsg call's share",
+    sendPerByteNs: "per-byte slope of the sender's run time per datagram",
+    udpPerByteNs: "per-byte slope of the NAPI kthread's run time per datagram reaching UDP",
+    recvSyscallNs: `receivers' run time per datagram received in threaded cells with ${minFlows} flow(s), fixed part`,
+    copyPerByteNs: "per-byte slope of the receivers' run time per datagram",
+    rpsEnqueueNs:
+      "softirq cells: NET_RX time per datagram on the tx CPU (the sender's run time beyond its own cost without IRQ time accounting, else the softirq share above the threaded cells' level), less veth_poll and GRO",
+    backlogPerSkbNs:
+      "undisturbed softirq cells: the rx CPU's time per datagram into the backlog (its busy time less the receivers' recv() cost without IRQ time accounting, else its softirq share above the threaded cells' level), less the stack stages",
   };
-  mkdirSync(dirname(profilePath), { recursive: true });
-  writeFileSync(profilePath, `${JSON.stringify(doc, null, 2)}\n`);
-  const profile = loadProfile(profilePath);
+  for (const k of STACK_STAGES)
+    why[k] =
+      `NAPI kthread run time per datagram reaching UDP, fixed part ${round(stack.fixedNs, 1)} ns, ` +
+      "split over the stack stages in the veth-host priors' proportions";
+  const fileFigures: Record<string, { value: number; provenance: string }> = {};
+  for (const [k, v] of Object.entries(figures))
+    fileFigures[k] = {
+      value: v.value,
+      provenance: `${src}: ${why[k] ?? k}${v.bounded ? ` (wanted ${v.raw}, held within the prior's bounds)` : ""}`,
+    };
+  // the veth's fixed facts, for `sim flood` users of this profile (the bench mirror uses vethRingSize)
+  fileFigures.ringSize = {
+    value: 256,
+    provenance: "veth ptr_ring length VETH_RING_SIZE (drivers/net/veth.c)",
+  };
+  if (result.host.irqTimeAccounting !== null)
+    fileFigures.irqTimeAccounting = {
+      value: result.host.irqTimeAccounting ? 1 : 0,
+      provenance: `${src}: the kernel's CONFIG_IRQ_TIME_ACCOUNTING as the bench read it`,
+    };
+  const writeProfile = (background: number, tried: { tasksPerCpu: number; mapePercent: number }[]) => {
+    const doc = {
+      name,
+      description: `Fitted by napilab calibrate for ${hostname()} (kernel ${result.host.kernel}) from bench run ${result.runId}: napilab bench's own path (sender, veth, RPS, receivers).`,
+      extends: PRIOR_PROFILE,
+      figures: fileFigures,
+      fit: {
+        from: opts.from,
+        method:
+          "CPU time per datagram (a + b*size) per stage, bounded to [prior/4, prior*4]; background tasks searched on delivered-pps MAPE",
+        heldOut: { sizes: holdSizes, flows: holdFlows },
+        fittedCells: fitCells.length,
+        sender,
+        stack,
+        receiver,
+        background: { tasksPerCpu: background, tried },
+      },
+    };
+    mkdirSync(dirname(profilePath), { recursive: true });
+    writeFileSync(profilePath, `${JSON.stringify(doc, null, 2)}\n`);
+    return loadProfile(profilePath);
+  };
+  let profile = writeProfile(0, []);
 
-  const cells: CellComparison[] = [];
-  for (const c of result.cells) {
-    if (c.mode === "busy-poll" || c.deliveredPps <= 0 || c.offeredPps <= 0) continue;
-    const sim = runFlood({
-      profile,
-      cpus: 1,
-      queues: 1,
-      mode: c.mode === "softirq" ? "softirq" : "threaded",
-      ratePps: c.offeredPps,
+  // ---- 2. background load ----
+  const cpus = Math.max(...rxCpus, ...txCpus) + 1;
+  // other work is a property of the moment a cell was measured: a cell the bench saw undisturbed
+  // (OTHER% < 10) is simulated on a quiet host, a disturbed one with the fitted background
+  const simulate = (prof: Profile, c: Cell, background: number): SimCell =>
+    runBenchCell({
+      profile: prof,
+      mode: c.mode as BenchHostMode,
       size: c.size,
       flows: c.flows,
-      durationNs: opts.simDurationNs ?? 200_000_000,
-      receiverCpus: [0],
-      napiCpus: [0],
+      rxCpus,
+      txCpus,
+      cpus,
+      batch,
+      ratePps: result.options.ratePps,
+      durationNs: simDurationNs,
+      background: disturbed(c) ? background : 0,
       seed: 1,
     });
-    cells.push({
+  const mapeOf = (cells: Cell[], background: number) => {
+    let s = 0;
+    for (const c of cells) {
+      const m = simulate(profile, c, background);
+      s += Math.abs(m.deliveredPps - c.deliveredPps) / Math.max(1, c.deliveredPps);
+    }
+    return round((100 * s) / cells.length, 1);
+  };
+  const tried: { tasksPerCpu: number; mapePercent: number }[] = [];
+  let background = opts.background ?? 0;
+  const fitted = opts.background === undefined && fitCells.some(disturbed);
+  const searchCells = fitCells.filter(disturbed);
+  if (fitted) {
+    const maxEval = opts.maxEvaluations ?? 16;
+    const tryN = (n: number) => {
+      const hit = tried.find((t) => t.tasksPerCpu === n);
+      if (hit) return hit.mapePercent;
+      if (tried.length >= maxEval) return Number.POSITIVE_INFINITY;
+      opts.onProgress?.(`background ${n} task(s) per CPU`);
+      const mape = mapeOf(searchCells, n);
+      tried.push({ tasksPerCpu: n, mapePercent: mape });
+      return mape;
+    };
+    for (const n of BACKGROUND_GRID) tryN(n);
+    const best = () => tried.reduce((a, b) => (b.mapePercent < a.mapePercent ? b : a));
+    // refine between the best grid point's neighbours
+    let lo = 0;
+    let hi = 64;
+    const b0 = best().tasksPerCpu;
+    const i = BACKGROUND_GRID.indexOf(b0);
+    lo = BACKGROUND_GRID[Math.max(0, i - 1)] as number;
+    hi = BACKGROUND_GRID[Math.min(BACKGROUND_GRID.length - 1, i + 1)] as number;
+    while (hi - lo > 2 && tried.length < maxEval) {
+      const m1 = Math.floor((2 * lo + hi) / 3);
+      const m2 = Math.ceil((lo + 2 * hi) / 3);
+      if (tryN(m1) <= tryN(m2)) hi = m2;
+      else lo = m1;
+    }
+    for (let n = lo; n <= hi; n++) tryN(n);
+    background = best().tasksPerCpu;
+    tried.sort((a, b) => a.tasksPerCpu - b.tasksPerCpu);
+  }
+  profile = writeProfile(background, tried);
+
+  // ---- 3. prediction of every cell ----
+  const compare = (c: Cell, held: boolean): CellComparison => {
+    opts.onProgress?.(`${held ? "predict" : "check"} ${c.mode} ${c.size}B ${c.flows} flow(s)`);
+    const m = simulate(profile, c, background);
+    const secs = c.elapsedNs / 1e9;
+    const msecs = m.elapsedNs / 1e9;
+    const split = compareSplit(c, m, [...new Set([...rxCpus, ...txCpus])]);
+    return {
       mode: c.mode,
       size: c.size,
       flows: c.flows,
       measuredPps: c.deliveredPps,
-      modelPps: Math.round(sim.deliveredPps),
-      errorPct: round(((sim.deliveredPps - c.deliveredPps) / c.deliveredPps) * 100, 1),
+      modelPps: m.deliveredPps,
+      errorPct: c.deliveredPps > 0 ? round(((m.deliveredPps - c.deliveredPps) / c.deliveredPps) * 100, 1) : 0,
+      measuredOfferedPps: c.offeredPps,
+      modelOfferedPps: m.offeredPps,
+      modelDropsPps: {
+        ring: Math.round(m.drops.ring / msecs),
+        backlog: Math.round(m.drops.backlog / msecs),
+        socket: Math.round(m.drops.socket / msecs),
+      },
+      measuredDropsPps: {
+        ring: Math.round(c.drops.ring / secs),
+        backlog: Math.round(c.drops.backlog / secs),
+        socket: Math.round(c.drops.socket / secs),
+      },
       disturbed: disturbed(c),
-    });
-  }
-  const summarised = cells.some((c) => !c.disturbed) ? cells.filter((c) => !c.disturbed) : cells;
-  const meanAbsErrorPct =
-    summarised.length === 0
-      ? 0
-      : round(summarised.reduce((s, c) => s + Math.abs(c.errorPct), 0) / summarised.length, 1);
-  const sorted = summarised.map((c) => Math.abs(c.errorPct)).sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  const medianAbsErrorPct =
-    sorted.length === 0
-      ? 0
-      : round(sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2, 1);
+      heldOut: held,
+      cpuSplit: split,
+      cpuSplitMaxPoints: round(Math.max(0, ...split.map((s) => Math.abs(s.model - s.measured))), 1),
+    };
+  };
+  const fitCmp = fitCells.filter((c) => c.deliveredPps > 0).map((c) => compare(c, false));
+  const testCmp = testCells.filter((c) => c.deliveredPps > 0).map((c) => compare(c, true));
+  const all = [...fitCmp, ...testCmp];
+  const allSum = summarise(all);
+  const sizesOf = (cs: Cell[]) => [...new Set(cs.map((c) => c.size))];
+  const flowsOf = (cs: Cell[]) => [...new Set(cs.map((c) => c.flows))];
   return {
+    method:
+      "stage costs from CPU time per datagram on the fitted cells, bounded to [prior/4, prior*4] of the veth-host profile; " +
+      "background tasks per CPU searched on the fitted cells' delivered-pps MAPE; held-out cells predicted by the model alone",
     profileName: name,
     profilePath,
+    figures,
     stack,
     receiver,
+    sender,
+    background: { tasksPerCpu: background, fitted, tried },
+    fit: { ...summarise(fitCmp), sizes: sizesOf(fitCells), flows: flowsOf(fitCells) },
+    holdout: { ...summarise(testCmp), sizes: sizesOf(testCells), flows: flowsOf(testCells) },
+    cells: all,
+    meanAbsErrorPct: allSum.mapePercent,
+    medianAbsErrorPct: allSum.medianAbsErrorPct,
+    summarisedCells: all.length,
     fitFromDisturbed,
-    cells,
-    summarisedCells: summarised.length,
-    meanAbsErrorPct,
-    medianAbsErrorPct,
+    simDurationNs,
   };
 }

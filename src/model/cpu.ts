@@ -240,13 +240,19 @@ export class Cpu {
       case EXEC_HARD:
         this.hardRemaining -= dt;
         this.hardirqNs += dt;
-        if (!this.irqTimeAccounting && this.rq.curr) this.rq.curr.execPending += dt;
+        if (!this.irqTimeAccounting && this.rq.curr) {
+          this.rq.curr.execPending += dt;
+          this.rq.curr.irqNs += dt;
+        }
         break;
       case EXEC_SOFT:
         this.softRemaining -= dt;
         this.softirqNs += dt;
         // without CONFIG_IRQ_TIME_ACCOUNTING the scheduler charges interrupt time to the interrupted task
-        if (!this.irqTimeAccounting && this.rq.curr) this.rq.curr.execPending += dt;
+        if (!this.irqTimeAccounting && this.rq.curr) {
+          this.rq.curr.execPending += dt;
+          this.rq.curr.irqNs += dt;
+        }
         break;
       case EXEC_TASK: {
         const c = this.rq.curr;
@@ -256,7 +262,10 @@ export class Cpu {
           // scheduler still charges them to the task, as for softirqs at irq exit
           c.remaining -= dt;
           this.softirqNs += dt;
-          if (!this.irqTimeAccounting) c.execPending += dt;
+          if (!this.irqTimeAccounting) {
+            c.execPending += dt;
+            c.irqNs += dt;
+          }
         } else if (c) {
           c.remaining -= dt;
           c.sumExecNs += dt;

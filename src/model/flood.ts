@@ -20,11 +20,12 @@ import { Kernel } from "./kernel.js";
 import { Napi, napiSetMode, napiThreadBody } from "./napi.js";
 import { attachNapiKnobs } from "./napi-timer.js";
 import { RxQueue } from "./nic.js";
-import type { Profile, SoftirqPolicy } from "./profile.js";
+import { type Profile, requireHostPathFigures, type SoftirqPolicy } from "./profile.js";
 import { busyPollReceiverBody, hogBody, netserverBody } from "./receivers.js";
 import { hashInts, Rng } from "./rng.js";
+import { Backlog, RpsSink } from "./rps.js";
 import type { FairClass } from "./sched.js";
-import { type Flow, LocalStack, UdpSocket } from "./socket.js";
+import { type Flow, type FrameSink, LocalStack, UdpSocket } from "./socket.js";
 import type { Task, TaskKind } from "./task.js";
 import { threadIrqs } from "./threadirqs.js";
 import { lineRateDps, udpFraming } from "./wire.js";
@@ -51,6 +52,16 @@ export interface FloodOptions {
   receiverPolicy?: SchedPolicy;
   /** rx queues (default: one per CPU); queue i's IRQ goes to CPU i mod cpus. */
   queues?: number;
+  /**
+   * The rx queues' IRQ affinity (/proc/irq/N/smp_affinity_list): queue i's interrupt is delivered
+   * to irqCpus[i mod length]. Default: queue i on CPU i mod cpus.
+   */
+  irqCpus?: number[] | null;
+  /**
+   * rps_cpus of every rx queue: after GRO, get_rps_cpu steers each packet to one of these CPUs'
+   * backlogs (rps.ts); needs a profile with the host-path figures (e.g. veth-host). Default: no RPS.
+   */
+  rpsCpus?: number[] | null;
   hogs?: number;
   hogCpus?: number[] | null;
   /** Receivers busy poll their socket's NAPI for this long before sleeping (SO_BUSY_POLL); 0 = off. */
@@ -121,7 +132,8 @@ export interface FloodResult {
   offeredPps: number;
   deliveredPps: number;
   /** Datagrams lost, by place, per second of measurement. */
-  drops: { ringPps: number; rcvbufPps: number; totalPps: number };
+  /** backlogPps: enqueue_to_backlog drops, present with RPS only. */
+  drops: { ringPps: number; rcvbufPps: number; totalPps: number; backlogPps?: number };
   /** Per-CPU time split, percent of the measured interval. */
   cpu: CpuSplit[];
   softnet: {
@@ -194,6 +206,15 @@ export function validateFlood(o: FloodOptions): void {
   if (o.receiverCpus) checkCpusWithin(o.receiverCpus, o.cpus, "--receiver-cpus");
   if (o.napiCpus) checkCpusWithin(o.napiCpus, o.cpus, "--napi-cpus");
   if (o.hogCpus) checkCpusWithin(o.hogCpus, o.cpus, "--hog-cpus");
+  if (o.rpsCpus) {
+    if (o.rpsCpus.length === 0) throw new InputError("--rps-cpus: at least one CPU");
+    checkCpusWithin(o.rpsCpus, o.cpus, "--rps-cpus");
+    requireHostPathFigures(o.profile);
+  }
+  if (o.irqCpus) {
+    if (o.irqCpus.length === 0) throw new InputError("--irq-cpus: at least one CPU");
+    checkCpusWithin(o.irqCpus, o.cpus, "--irq-cpus");
+  }
   if (o.napiPolicy) validateSchedPolicy(o.napiPolicy);
   if (o.receiverPolicy) validateSchedPolicy(o.receiverPolicy);
   if (o.busyReadNs !== undefined && (o.busyReadNs < 0 || o.busyReadNs > 1e9))
@@ -252,7 +273,11 @@ export function runFlood(o: FloodOptions): FloodResult {
   const offeredPps = Math.min(o.ratePps, lineRateDps(framing, f.wireBitsPerSecond));
 
   const flows: Flow[] = [];
-  const stack = new LocalStack(k, flows);
+  // behind RPS, the stack after GRO runs in the target CPU's process_backlog
+  const rps = o.rpsCpus ?? null;
+  const stack = rps ? new LocalStack(k, flows, { gro: false }) : new LocalStack(k, flows);
+  const backlogs = rps ? k.cpus.map((cpu) => new Backlog(k, cpu, stack)) : [];
+  const rxSink: FrameSink = rps ? new RpsSink(k, flows, rps, backlogs) : stack;
   const truesize = framing.frags * (f.skbOverheadBytes + f.rxBufferBytes);
   const hashKey = rng.nextU32();
   for (let i = 0; i < o.flows; i++) {
@@ -266,7 +291,8 @@ export function runFlood(o: FloodOptions): FloodResult {
   const queues: RxQueue[] = [];
   const napis: Napi[] = [];
   for (let i = 0; i < nq; i++) {
-    const rxq = new RxQueue(k, i, f.ringSize, i % o.cpus, stack);
+    const irqCpu = o.irqCpus ? (o.irqCpus[i % o.irqCpus.length] as number) : i % o.cpus;
+    const rxq = new RxQueue(k, i, f.ringSize, irqCpu, rxSink);
     const napi = new Napi(k, i + 1, `eth0-rx-${i}`, rxq, f.napiWeight);
     rxq.napi = napi;
     queues.push(rxq);
@@ -340,6 +366,7 @@ export function runFlood(o: FloodOptions): FloodResult {
   const runUntil = progressive(q, warmup + o.durationNs, o.onProgress);
   runUntil(warmup);
   k.resetStats();
+  for (const b of backlogs) b.resetStats();
   for (const rxq of queues) rxq.resetStats();
   for (const n of napis) {
     n.polls = 0;
@@ -367,6 +394,7 @@ export function runFlood(o: FloodOptions): FloodResult {
     return { flow: i, deliveredPps: d / secs, dropsPps: x / secs };
   });
   const ringDrops = queues.reduce((s, r) => s + r.ringDrops, 0);
+  const backlogDrops = backlogs.reduce((s, b) => s + b.dropped, 0);
   const arrived = queues.reduce((s, r) => s + r.arrived, 0);
 
   const pct = (ns: number) => round2((100 * ns) / o.durationNs);
@@ -404,7 +432,8 @@ export function runFlood(o: FloodOptions): FloodResult {
     drops: {
       ringPps: round2(ringDrops / secs),
       rcvbufPps: round2(rcvbufDrops / secs),
-      totalPps: round2((ringDrops + rcvbufDrops) / secs),
+      totalPps: round2((ringDrops + rcvbufDrops + backlogDrops) / secs),
+      ...(rps ? { backlogPps: round2(backlogDrops / secs) } : {}),
     },
     cpu: cpuSplit,
     softnet: k.cpus.map((cpu) => ({

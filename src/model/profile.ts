@@ -74,6 +74,24 @@ export const HV_FIGURES = [
   "senderCpus", // remote sender: cores running netperf instances
 ] as const;
 
+/**
+ * Figures of a host's own local path (a sender task, a veth pair, RPS and the backlog); only needed
+ * by the bench mirror (bench-host.ts).
+ */
+export const HOST_PATH_FIGURES = [
+  "sendmmsgCallNs", // sendmmsg(2) per call: syscall entry/exit plus the caller's own loop (a JS call through koffi in napilab bench)
+  "sendPerDatagramNs", // ___sys_sendmsg -> udp_sendmsg -> ip_output -> __dev_queue_xmit (noqueue) -> veth_xmit, per datagram
+  "sendPerByteNs", // copy of the payload from user space per byte (veth offloads the checksum)
+  "vethRingSize", // the peer's ptr_ring length (VETH_RING_SIZE, drivers/net/veth.c)
+  "vethRxNs", // veth_xdp_rcv per skb: __ptr_ring_consume, veth_xdp_rcv_skb, eth_type_trans (before napi_gro_receive)
+  "rpsEnqueueNs", // get_rps_cpu (flow hash, rps_map) + enqueue_to_backlog (queue lock, input_pkt_queue) per skb
+  "backlogPerSkbNs", // process_backlog per skb on the RPS target CPU beyond the stack: the cross-CPU hand-off (remote skb cache lines, rps_lock with irqs off)
+  "ipiSendNs", // net_rps_send_ipi -> smp_call_function_single_async per remote CPU kicked (a VM exit on a guest)
+  "ipiNs", // the remote CPU's call-function IPI (hardirq): trigger_rx_softirq -> ____napi_schedule(backlog)
+  "netdevMaxBacklog", // net.core.netdev_max_backlog: input_pkt_queue limit of enqueue_to_backlog
+  "flowLimit", // 1 = the CPU is in net.core.flow_limit_cpu_bitmap (skb_flow_limit active), 0 = off (the default)
+] as const;
+
 /** Kernel knobs a profile may set; when it does not, the kernel's default (derived from other figures) applies. */
 export const OPTIONAL_FIGURES = [
   "netdevBudgetUsecs", // net.core.netdev_budget_usecs; default 2 * USEC_PER_SEC / HZ (netdevBudgetUsecsOf)
@@ -82,8 +100,10 @@ export const OPTIONAL_FIGURES = [
 export type CoreFigure = (typeof CORE_FIGURES)[number];
 export type HvFigure = (typeof HV_FIGURES)[number];
 export type OptionalFigure = (typeof OPTIONAL_FIGURES)[number];
+export type HostPathFigure = (typeof HOST_PATH_FIGURES)[number];
 export type Figures = Record<CoreFigure, number> &
   Partial<Record<HvFigure, number>> &
+  Partial<Record<HostPathFigure, number>> &
   Partial<Record<OptionalFigure, number>>;
 
 /** net.core.netdev_budget_usecs: the profile's value, else the kernel default 2 * USEC_PER_SEC / HZ (2 jiffies). */
@@ -150,6 +170,7 @@ export function loadProfile(nameOrPath: string, seen: string[] = []): Profile {
     if (
       !(CORE_FIGURES as readonly string[]).includes(key) &&
       !(HV_FIGURES as readonly string[]).includes(key) &&
+      !(HOST_PATH_FIGURES as readonly string[]).includes(key) &&
       !(OPTIONAL_FIGURES as readonly string[]).includes(key)
     )
       throw new InputError(`profile '${nameOrPath}' has an unknown figure '${key}'`);
@@ -187,4 +208,14 @@ export function requireHvFigures(p: Profile): Record<HvFigure, number> {
   if (missing.length > 0)
     throw new InputError(`profile '${p.name}' lacks hypervisor figures: ${missing.join(", ")}`);
   return p.figures as Record<HvFigure, number>;
+}
+
+/** Check the host-path figures are present (the bench mirror needs them). */
+export function requireHostPathFigures(p: Profile): Record<HostPathFigure, number> {
+  const missing = HOST_PATH_FIGURES.filter((k) => typeof p.figures[k] !== "number");
+  if (missing.length > 0)
+    throw new InputError(
+      `profile '${p.name}' lacks the host-path figures of the bench mirror: ${missing.join(", ")} (extend 'veth-host')`,
+    );
+  return p.figures as Record<HostPathFigure, number>;
 }

@@ -112,10 +112,16 @@ export class LocalStack implements FrameSink {
   readonly flows: Flow[];
   readonly latency = new LatencyHistogram();
   wakeups = 0;
+  /**
+   * Whether this stack charges napi_gro_receive per frame. False behind RPS: GRO ran in the NAPI
+   * that steered the skb, and process_backlog goes straight to __netif_receive_skb.
+   */
+  readonly gro: boolean;
 
-  constructor(k: Kernel, flows: Flow[]) {
+  constructor(k: Kernel, flows: Flow[], o: { gro?: boolean } = {}) {
     this.k = k;
     this.flows = flows;
+    this.gro = o.gro ?? true;
   }
 
   private stamp = 0;
@@ -129,7 +135,7 @@ export class LocalStack implements FrameSink {
       const frames = b.counts[i] as number;
       const fr = flow.framing;
       // napi_gro_receive + ip_rcv per frame; ip_defrag for each fragment of a fragmented datagram
-      ns += frames * (f.groNs + f.ipRcvNs + (fr.frags > 1 ? f.ipDefragNs : 0));
+      ns += frames * ((this.gro ? f.groNs : 0) + f.ipRcvNs + (fr.frags > 1 ? f.ipDefragNs : 0));
       const total = flow.residue + frames;
       const d = Math.floor(total / fr.frags);
       flow.residue = total - d * fr.frags;

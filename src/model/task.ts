@@ -31,6 +31,7 @@ export const TASK_KINDS = [
   "vcpu",
   "other",
   "irqthread",
+  "sender",
 ] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
@@ -115,6 +116,11 @@ export class Task {
 
   // statistics (schedstat-like)
   sumExecNs = 0;
+  /**
+   * Interrupt and softirq time that ran while this task was current and, without
+   * CONFIG_IRQ_TIME_ACCOUNTING, was charged to it: its schedstat run time is sumExecNs + irqNs.
+   */
+  irqNs = 0;
   waitNs = 0;
   slices = 0;
   wakeups = 0;
@@ -173,6 +179,7 @@ export class Task {
 
   resetStats(): void {
     this.sumExecNs = 0;
+    this.irqNs = 0;
     this.waitNs = 0;
     this.slices = 0;
     this.wakeups = 0;

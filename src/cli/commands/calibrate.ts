@@ -1,41 +1,74 @@
 /**
- * `napilab calibrate --from RESULT`: fit a model cost profile for this host from a bench result and
- * report how far the model is from the measurement on the same cells.
+ * `napilab calibrate --from RESULT`: fit this host's model profile from a bench result, on the
+ * cells not held out, and predict the held-out cells from the model alone.
  */
 import type { Command } from "@commander-js/extra-typings";
-import { calibrate } from "../../bench/calibrate.js";
+import { type CellComparison, calibrate } from "../../bench/calibrate.js";
 import { loadResult } from "../../bench/index.js";
 import { InputError } from "../../core/errors.js";
-import { formatDuration, formatRate, parseDuration } from "../../core/units.js";
+import { formatDuration, formatRate, parseDuration, parseInteger, parseList } from "../../core/units.js";
 import { printJson, renderTable } from "../output.js";
 
 /** Simulated time per compared cell: a cell needs some datagrams to give a rate; a minute is plenty. */
 const MIN_SIM_NS = 1_000_000;
 const MAX_SIM_NS = 60_000_000_000;
 
+function rows(cells: CellComparison[]) {
+  return cells.map((c) => [
+    c.heldOut ? "held out" : "fit",
+    c.mode,
+    c.size,
+    c.flows,
+    `${formatRate(c.measuredOfferedPps)}/${formatRate(c.modelOfferedPps)}`,
+    `${formatRate(c.measuredPps)}pps`,
+    `${formatRate(c.modelPps)}pps`,
+    c.errorPct,
+    c.cpuSplitMaxPoints,
+    c.disturbed ? "disturbed" : "",
+  ]);
+}
+
 export function registerCalibrate(program: Command): void {
   program
     .command("calibrate")
     .description(
-      "fit a model profile for this host from a napilab bench result, and report the model's error",
+      "fit this host's model profile from a napilab bench result and predict held-out cells from the model alone",
     )
     .requiredOption("--from <RESULT>", "a result file saved by napilab bench (results/bench-*.json)")
+    .option("--holdout-sizes <LIST>", "payload sizes to leave out of the fit and predict, e.g. 512")
+    .option("--holdout-flows <LIST>", "flow counts to leave out of the fit and predict, e.g. 16")
+    .option(
+      "--background <N>",
+      "other work: N always-runnable tasks per CPU (default: fitted when the bench saw OTHER%)",
+    )
+    .option(
+      "--max-evaluations <N>",
+      "cap on the background search's evaluations (each simulates every fitted cell)",
+      "16",
+    )
     .option("--out <FILE>", "where to write the profile (default results/profile-<name>.json)")
     .option("--name <NAME>", "the profile's name (default host-<hostname>-<run id>)")
-    .option("--sim-duration <TIME>", "simulated time per compared cell", "200ms")
-    .option("--json", "print one JSON document: the fit, the profile path and the per-cell comparison")
+    .option("--sim-duration <TIME>", "simulated time per cell", "100ms")
+    .option("--json", 'print one JSON document: {"fit":{...},"holdout":{...},"profilePath",...}')
     .addHelpText(
       "after",
       `
-Fits, from the threaded cells with payloads up to 1472 bytes: the rx stack's cost per datagram (NAPI
-kthread CPU time / datagrams reaching UDP, a + b*size) and the receivers' cost per datagram
-(receiver CPU time / datagrams received, a + b*size). The profile extends 'default' and names, per
-figure, where it came from. The model then runs every cell of the result on one CPU (the bench's
-receiving CPU) at the measured offered rate; the error is (model - measured) / measured.
+The model is napilab bench's own path (the bench mirror, napilab sim bench): a sendmmsg sender on
+the tx CPU, the veth pair (ring of 256, its NAPI in softirq on the sender's CPU with RPS to the rx
+CPU, or in its kthread), the receivers. The fit, on the cells not held out:
+  1. stage costs from CPU time per datagram (schedstat run time / datagrams, a + b*size): the
+     sender, the NAPI kthread (veth_poll + GRO + IP + UDP), the receivers, and from softirq cells
+     the RPS enqueue; each bounded to [prior/4, prior*4] of the 'veth-host' profile's priors;
+  2. when the bench saw other work on the CPUs (OTHER%), a number of always-runnable background
+     tasks per CPU, searched to minimise the fitted cells' delivered-pps error.
+Then every cell is simulated from the profile alone: the model's sender floods, the measured
+offered rates are not used. Errors: (model - measured) / measured delivered pps, MAPE per set, and
+the CPU split (softirq, hardirq, sender, receivers, NAPI kthread, ksoftirqd per CPU) in points.
 
 Examples:
-  napilab bench --quick --out results/quick.json && napilab calibrate --from results/quick.json
-  napilab sim flood --profile results/profile-host-x.json ...   # use the fitted profile
+  napilab bench --modes softirq,threaded --sizes 64,512,1400 --flows 1,16 --duration 2s
+  napilab calibrate --from results/bench-....json --holdout-sizes 512 --json
+  napilab sim bench --from results/bench-....json --profile results/profile-....json
 `,
     )
     .action((o) => {
@@ -45,41 +78,79 @@ Examples:
         throw new InputError(
           `invalid --sim-duration '${o.simDuration}': ${formatDuration(MIN_SIM_NS)} to ${formatDuration(MAX_SIM_NS)} of simulated time per cell`,
         );
+      const sizes = o.holdoutSizes
+        ? parseList(
+            o.holdoutSizes,
+            (s) => parseInteger(s, "--holdout-sizes item", 1, 65_507),
+            "--holdout-sizes",
+          )
+        : [];
+      const flows = o.holdoutFlows
+        ? parseList(
+            o.holdoutFlows,
+            (s) => parseInteger(s, "--holdout-flows item", 1, 100_000),
+            "--holdout-flows",
+          )
+        : [];
+      const maxEvaluations = parseInteger(o.maxEvaluations, "--max-evaluations", 1, 1000);
+      const background =
+        o.background === undefined ? {} : { background: parseInteger(o.background, "--background", 0, 64) };
       const result = loadResult(o.from);
       const cal = calibrate(result, {
         from: o.from,
         simDurationNs,
+        holdoutSizes: sizes,
+        holdoutFlows: flows,
+        maxEvaluations,
+        ...background,
         ...(o.out === undefined ? {} : { out: o.out }),
         ...(o.name === undefined ? {} : { name: o.name }),
+        // progress on stderr: always on a terminal, and without --json
+        ...(o.json && !process.stderr.isTTY
+          ? {}
+          : { onProgress: (w: string) => process.stderr.write(`calibrate: ${w}\n`) }),
       });
       if (o.json) return printJson(cal);
       const f = (x: number) => x.toFixed(1);
       process.stdout.write(
-        `rx stack per datagram: ${f(cal.stack.fixedNs)} ns + ${cal.stack.perByteNs.toFixed(3)} ns/byte (${cal.stack.points} cells)\n` +
-          `receiver per datagram: ${f(cal.receiver.fixedNs)} ns + ${cal.receiver.perByteNs.toFixed(3)} ns/byte (${cal.receiver.points} cells)\n`,
+        `sender per datagram:   ${f(cal.sender.fixedNs)} ns + ${cal.sender.perByteNs.toFixed(3)} ns/byte (${cal.sender.points} cells)\n` +
+          `NAPI kthread per dgram: ${f(cal.stack.fixedNs)} ns + ${cal.stack.perByteNs.toFixed(3)} ns/byte (${cal.stack.points} cells)\n` +
+          `receiver per datagram: ${f(cal.receiver.fixedNs)} ns + ${cal.receiver.perByteNs.toFixed(3)} ns/byte (${cal.receiver.points} cells)\n` +
+          `background: ${cal.background.tasksPerCpu} always-runnable task(s) per CPU${cal.background.fitted ? " (fitted)" : ""}\n`,
       );
+      const bounded = Object.entries(cal.figures).filter(([, v]) => v.bounded);
+      if (bounded.length > 0)
+        process.stdout.write(
+          `held at a prior's bound: ${bounded.map(([k, v]) => `${k} (wanted ${v.raw}, got ${v.value})`).join(", ")}\n`,
+        );
       process.stdout.write(
         `${renderTable(
-          ["MODE", "SIZE", "FLOWS", "MEASURED", "MODEL", "ERROR%", "NOTE"],
-          cal.cells.map((c) => [
-            c.mode,
-            c.size,
-            c.flows,
-            `${formatRate(c.measuredPps)}pps`,
-            `${formatRate(c.modelPps)}pps`,
-            c.errorPct,
-            c.disturbed ? "disturbed" : "",
-          ]),
+          [
+            "SET",
+            "MODE",
+            "SIZE",
+            "FLOWS",
+            "OFFERED meas/model",
+            "MEASURED",
+            "MODEL",
+            "ERROR%",
+            "CPU pts",
+            "NOTE",
+          ],
+          rows(cal.cells),
         )}\n`,
       );
       process.stdout.write(
-        `model error over ${cal.summarisedCells} ${cal.summarisedCells < cal.cells.length ? "undisturbed " : ""}cells: ` +
-          `|model - measured| / measured is ${cal.meanAbsErrorPct}% on average, ` +
-          `${cal.medianAbsErrorPct}% median\n`,
+        `fit (${cal.fit.cells.length} cells): MAPE ${cal.fit.mapePercent}%, CPU split ${cal.fit.cpuSplitMeanPoints} points mean, ${cal.fit.cpuSplitMaxPoints} max\n`,
       );
-      if (cal.fitFromDisturbed)
+      if (cal.holdout.cells.length > 0)
         process.stdout.write(
-          "warning: every usable cell was disturbed by other work on the host; the fit is too\n",
+          `held out (${cal.holdout.cells.length} cells, predicted by the model alone): MAPE ${cal.holdout.mapePercent}%, ` +
+            `CPU split ${cal.holdout.cpuSplitMeanPoints} points mean, ${cal.holdout.cpuSplitMaxPoints} max\n`,
+        );
+      if (cal.cells.some((c) => c.disturbed))
+        process.stdout.write(
+          "note: other work used the host's CPUs during the bench (OTHER%); the model stands it in with background tasks\n",
         );
       process.stdout.write(`profile '${cal.profileName}' written to ${cal.profilePath}\n`);
     });

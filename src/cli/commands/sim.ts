@@ -20,6 +20,7 @@ import { type FloodOptions, type FloodResult, runFlood, validateFlood } from "..
 import { FAIR_CLASSES, loadProfile, SOFTIRQ_POLICIES, type SoftirqPolicy } from "../../model/profile.js";
 import { printJson, renderTable, startProgress } from "../output.js";
 import { checkHtmlPath, writeHtmlReport } from "./report.js";
+import { registerSimBench } from "./sim-bench.js";
 import { describeModes, parseModesOptions, registerSimCompare } from "./sim-compare.js";
 
 /** Most flows one simulated flood takes (each is a socket and a receiver task in the model). */
@@ -154,6 +155,14 @@ export function registerSim(program: Command): void {
     .option("--receiver-cpus <list>", "CPUs the receivers may run on (default: all)")
     .option("--napi-cpus <list>", "CPUs the NAPI kthreads may run on (default: all)")
     .option("--queues <n>", "NIC rx queues (default: one per CPU, IRQ of queue i on CPU i)")
+    .option(
+      "--irq-cpus <list>",
+      "IRQ affinity of the rx queues: queue i's interrupt goes to the i-th CPU of the list (cycled)",
+    )
+    .option(
+      "--rps-cpus <list>",
+      "RPS: steer each packet after GRO to these CPUs' backlogs, with an IPI (needs --profile veth-host)",
+    )
     .option("--hogs <n>", "CPU-hog tasks competing for the CPUs", "0")
     .option("--busy-read <time>", "receivers busy poll their NAPI this long before sleeping (SO_BUSY_POLL)")
     .option("--threadirqs", "force irq threading (the threadirqs boot option) with any --mode")
@@ -213,6 +222,8 @@ The modes family (see docs/model.md):
         receiverCpus: o.receiverCpus ? parseCpuList(o.receiverCpus, "--receiver-cpus") : null,
         napiCpus: o.napiCpus ? parseCpuList(o.napiCpus, "--napi-cpus") : null,
         queues: o.queues ? parseInteger(o.queues, "--queues", 1, 1024) : undefined,
+        ...(o.irqCpus ? { irqCpus: parseCpuList(o.irqCpus) } : {}),
+        ...(o.rpsCpus ? { rpsCpus: parseCpuList(o.rpsCpus) } : {}),
         hogs: parseInteger(o.hogs, "--hogs", 0, 1024),
         busyReadNs: o.busyRead ? parseDuration(o.busyRead, undefined, "--busy-read") : 0,
         ...parseModesOptions(o),
@@ -240,4 +251,5 @@ The modes family (see docs/model.md):
     });
 
   registerSimCompare(sim);
+  registerSimBench(sim);
 }

@@ -1,0 +1,396 @@
+/**
+ * The bench mirror: napilab bench's own test bed as a model host, one cell at a time. A sender task
+ * (sendmmsg loop) pinned to the tx CPUs puts datagrams through veth_xmit into the receiving veth's
+ * ring; the veth's NAPI runs in softirq on the transmitting CPU, with RPS steering the stack to the
+ * receivers' CPUs through their backlogs (bench mode softirq), or in its kthread pinned to the
+ * receivers' CPUs (threaded) or left to the scheduler (threaded-free); one netserver-style receiver
+ * per flow, one recv(2) per datagram, pinned to the receivers' CPUs. Nothing in it is fed a
+ * measured rate: the sender floods (or paces to the bench's --rate) and the model finds the rest.
+ *
+ * A cell reports what a bench cell reports (src/bench/measure.ts), under the same names, so that a
+ * bench result and its simulation can be compared field by field.
+ */
+import { InputError } from "../core/errors.js";
+import { checkCpusWithin } from "../core/units.js";
+import type { NapiMode } from "../core/vocabulary.js";
+import { BUSY_POLL_BUDGET, blockingReceiverBody, nonblockingReceiverBody } from "./busypoll.js";
+import { EventQueue } from "./events.js";
+import { Kernel } from "./kernel.js";
+import { Napi, napiSetMode, napiThreadBody } from "./napi.js";
+import { type Profile, requireHostPathFigures } from "./profile.js";
+import { hogBody, netserverBody } from "./receivers.js";
+import { hashInts, Rng } from "./rng.js";
+import { Backlog, RpsSink } from "./rps.js";
+import { SenderBody } from "./sender.js";
+import { type Flow, type FrameSink, LocalStack, UdpSocket } from "./socket.js";
+import type { Task } from "./task.js";
+import { VethRx } from "./veth.js";
+import { udpFraming } from "./wire.js";
+
+/** The bench's modes (src/bench/modes.ts BENCH_MODES), repeated here: the model does not import bench. */
+export const BENCH_HOST_MODES = ["softirq", "threaded", "threaded-free", "busy-poll"] as const;
+export type BenchHostMode = (typeof BENCH_HOST_MODES)[number];
+
+export interface BenchHostOptions {
+  profile: Profile;
+  mode: BenchHostMode;
+  /** UDP payload bytes. */
+  size: number;
+  flows: number;
+  rxCpus: number[];
+  txCpus: number[];
+  /** CPUs of the model host (default: the highest CPU named + 1). */
+  cpus?: number;
+  /** sendmmsg batch (the bench's --batch, default 64). */
+  batch?: number;
+  /** The bench's --rate: datagrams per second to pace the sender to; 0 = flood. */
+  ratePps?: number;
+  /** rps_cpus of the receiving veth's rx queue (default: the rx CPUs in softirq mode, none otherwise, as the bench sets it). */
+  rpsCpus?: number[];
+  /** Measured (simulated) window, ns. */
+  durationNs: number;
+  warmupNs?: number;
+  seed?: number;
+  /**
+   * Other work on the host: this many always-runnable nice-0 tasks on each CPU, competing with the
+   * bench's tasks in the fair class (default 0, a quiet host). napilab calibrate fits it when the
+   * measured cells say the host was busy (OTHER%).
+   */
+  background?: number | number[];
+  /**
+   * The bench's receiver variant (--receiver, --busy-read, --busy-poll-budget): blocking recv()
+   * (netserver's, the default) or non-blocking recv() spinning on EAGAIN, with SO_BUSY_POLL
+   * polling the veth's NAPI from the receiver (busypoll.ts). SO_PREFER_BUSY_POLL is not mirrored.
+   */
+  receiver?: { kind: "blocking" | "nonblocking"; busyReadNs?: number; busyPollBudget?: number };
+}
+
+/** Background tasks on CPU `cpu`: one count for every CPU, or one per CPU (missing ones: 0). */
+export function backgroundOn(o: Pick<BenchHostOptions, "background">, cpu: number): number {
+  const b = o.background ?? 0;
+  return typeof b === "number" ? b : (b[cpu] ?? 0);
+}
+
+/** One CPU of a cell, as a bench cell's perCpu (the model has no user/system split of task time). */
+export interface SimCpuSplit {
+  cpu: number;
+  busyPct: number;
+  softirqPct: number;
+  irqPct: number;
+  receiversPct: number;
+  senderPct: number;
+  napiKthreadPct: number;
+  ksoftirqdPct: number;
+}
+
+export interface SimTaskTime {
+  cpus: number[] | null;
+  cpuPct: number;
+  waitPct: number;
+}
+
+/** A simulated bench cell: the fields of a bench Cell (CellMeasure) the model can produce. */
+export interface SimCell {
+  mode: BenchHostMode;
+  size: number;
+  flows: number;
+  elapsedNs: number;
+  sent: number;
+  received: number;
+  offeredPps: number;
+  deliveredPps: number;
+  drops: { ring: number; backlog: number; socket: number; reassembly: number };
+  timeSqueeze: number;
+  rpsReceived: number;
+  perCpu: SimCpuSplit[];
+  /** Other work on the rx/tx CPUs (the background tasks), percent of one CPU. */
+  foreignPct: number;
+  receivers: SimTaskTime;
+  sender: SimTaskTime;
+  napiKthread: (SimTaskTime & { name: string; slices: number }) | null;
+  sim: { events: number; wallMs: number; seed: number; profile: string };
+}
+
+export function validateBenchHost(o: BenchHostOptions): void {
+  if (!(BENCH_HOST_MODES as readonly string[]).includes(o.mode))
+    throw new InputError(`invalid mode '${o.mode}': use ${BENCH_HOST_MODES.join(", ")}`);
+  if (!Number.isInteger(o.size) || o.size < 1 || o.size > 65_507)
+    throw new InputError(`invalid size ${o.size}: a UDP payload is 1 to 65507 bytes`);
+  if (!Number.isInteger(o.flows) || o.flows < 1 || o.flows > 10_000)
+    throw new InputError(`invalid flow count ${o.flows}: 1 to 10000`);
+  if (o.rxCpus.length === 0) throw new InputError("--rx-cpus: at least one CPU");
+  if (o.txCpus.length === 0) throw new InputError("--tx-cpus: at least one CPU");
+  const cpus = hostCpus(o);
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > 256) throw new InputError("--cpus must be 1 to 256");
+  checkCpusWithin(o.rxCpus, cpus, "--rx-cpus");
+  checkCpusWithin(o.txCpus, cpus, "--tx-cpus");
+  if (o.rpsCpus) checkCpusWithin(o.rpsCpus, cpus, "--rps-cpus");
+  const batch = o.batch ?? 64;
+  if (!Number.isInteger(batch) || batch < 1 || batch > 1024)
+    throw new InputError(`invalid batch ${batch}: 1 to 1024 messages per sendmmsg`);
+  const rate = o.ratePps ?? 0;
+  if (!Number.isFinite(rate) || rate < 0) throw new InputError("invalid rate: 0 (flood) or more");
+  const bgs = typeof o.background === "object" ? o.background : [o.background ?? 0];
+  for (const bg of bgs)
+    if (!Number.isInteger(bg) || bg < 0 || bg > 64)
+      throw new InputError(`--background must be 0 to 64 tasks per CPU, got ${bg}`);
+  if (!Number.isInteger(o.durationNs) || o.durationNs <= 0 || o.durationNs > 60e9)
+    throw new InputError("--duration must be positive and at most 60s of simulated time");
+  if (o.receiver) {
+    if (o.receiver.kind !== "blocking" && o.receiver.kind !== "nonblocking")
+      throw new InputError(`--receiver must be blocking or nonblocking, got ${o.receiver.kind}`);
+    const b = o.receiver.busyReadNs ?? 0;
+    if (!Number.isInteger(b) || b < 0 || b > 1e9) throw new InputError("--busy-read must be 0 to 1s");
+    const budget = o.receiver.busyPollBudget ?? BUSY_POLL_BUDGET;
+    if (!Number.isInteger(budget) || budget < 1 || budget > 65_535)
+      throw new InputError(`--busy-poll-budget must be 1 to 65535, got ${budget}`);
+  }
+  requireHostPathFigures(o.profile);
+}
+
+function hostCpus(o: BenchHostOptions): number {
+  return o.cpus ?? Math.max(...o.rxCpus, ...o.txCpus) + 1;
+}
+
+/** sizeof(struct skb_shared_info), cache-aligned (x86-64): the tail of every kmalloc'ed skb head. */
+const SKB_SHINFO_BYTES = 320;
+/** LL_RESERVED_SPACE of an Ethernet device (16) plus the 15 bytes __ip_append_data adds. */
+const TX_HEADROOM = 31;
+
+/**
+ * The truesize a receiving socket charges per datagram on a veth: veth hands the sender's own skb
+ * to the peer (no copy into an rx buffer, as a NIC's half-page would be), so it is what
+ * __ip_append_data -> sock_alloc_send_skb -> __alloc_skb allocated: the head rounded up to a kmalloc
+ * bucket (kmalloc_size_roundup), counted by SKB_TRUESIZE with the sk_buff and shared-info overhead,
+ * one such skb per IP fragment.
+ */
+export function vethTruesize(framing: { payload: number; frags: number }, skbOverheadBytes: number): number {
+  const IP_UDP = 28;
+  const perFragData = framing.frags === 1 ? framing.payload + IP_UDP : 1500;
+  let bucket = 64;
+  while (bucket < perFragData + TX_HEADROOM + SKB_SHINFO_BYTES) bucket *= 2;
+  return framing.frags * (bucket - SKB_SHINFO_BYTES + skbOverheadBytes);
+}
+
+/** Simulate one bench cell. Deterministic for identical options and seed. */
+export function runBenchCell(o: BenchHostOptions): SimCell {
+  validateBenchHost(o);
+  const wallStart = performance.now();
+  const seed = o.seed ?? 1;
+  const f = o.profile.figures;
+  const ncpu = hostCpus(o);
+  const q = new EventQueue();
+  const rng = new Rng(seed);
+  const k = new Kernel(q, {
+    name: "host",
+    cpus: ncpu,
+    figures: f,
+    policy: o.profile.softirqPolicy,
+    fairClass: o.profile.fairClass,
+  });
+  const framing = udpFraming(o.size, f.mtu);
+
+  // the bench's flows: 198.18.0.1:<ephemeral> -> 198.18.0.2:(5001 + i), one socket and receiver each
+  const flows: Flow[] = [];
+  const hashKey = rng.nextU32();
+  const truesize = vethTruesize(framing, f.skbOverheadBytes);
+  for (let i = 0; i < o.flows; i++) {
+    const hash = hashInts(hashKey, [0xc6120001, 0xc6120002, 40000, 5001 + i]);
+    flows.push({
+      id: i,
+      framing,
+      rateDps: 0,
+      hash,
+      socket: new UdpSocket(i, f.rcvbufBytes, truesize),
+      residue: 0,
+    });
+  }
+
+  // the receiving side's stack: local after the veth's own NAPI, or behind RPS through the backlogs
+  const rps = o.rpsCpus ?? (o.mode === "softirq" ? o.rxCpus : []);
+  const local = new LocalStack(k, flows);
+  const behindRps = new LocalStack(k, flows, { gro: false });
+  const backlogs = k.cpus.map((cpu) => new Backlog(k, cpu, behindRps));
+  const rpsSink = rps.length > 0 ? new RpsSink(k, flows, rps, backlogs) : null;
+  const sink: FrameSink = rpsSink ?? local;
+  const veth = new VethRx(k, Math.round(f.vethRingSize ?? 256), sink);
+  const napi = new Napi(k, 1, "nl-rx-rx-0", veth, f.napiWeight);
+  veth.napi = napi;
+  const napiCpus = o.mode === "threaded" || o.mode === "busy-poll" ? o.rxCpus : null;
+  const napiMode: NapiMode =
+    o.mode === "softirq" ? "softirq" : o.mode === "busy-poll" ? "busy-poll" : "threaded";
+  let kthread: Task | null = null;
+  napiSetMode(napi, napiMode, (n) => {
+    const t = k.createTask(`napi/nl-rx-${n.id}`, "napi", { policy: "other", nice: 0 }, napiCpus, {
+      body: (task) => napiThreadBody(k, n, task),
+      preemptible: false,
+    });
+    t.cpu = napiCpus?.[0] ?? (o.rxCpus[0] as number);
+    kthread = t;
+    return t;
+  });
+
+  const receivers: Task[] = flows.map((fl, i) => {
+    const sock = fl.socket as UdpSocket;
+    const stack = rpsSink ? behindRps : local;
+    const t = k.createTask(`receiver-${i}`, "receiver", { policy: "other", nice: 0 }, o.rxCpus, {
+      body: (task) => {
+        const rv = o.receiver;
+        if (!rv || (rv.kind === "blocking" && !rv.busyReadNs))
+          return netserverBody(k, task, sock, stack, o.size);
+        // sk_napi_id is the veth's NAPI (GRO set it; RPS keeps it), so busy polling polls the veth ring
+        const s = {
+          napi,
+          busyNs: rv.busyReadNs ?? 0,
+          prefer: false,
+          budget: rv.busyPollBudget ?? BUSY_POLL_BUDGET,
+        };
+        return rv.kind === "nonblocking"
+          ? nonblockingReceiverBody(k, task, sock, stack, o.size, s)
+          : blockingReceiverBody(k, task, sock, stack, o.size, s);
+      },
+      preemptible: true,
+    });
+    t.cpu = o.rxCpus[i % o.rxCpus.length] as number;
+    return t;
+  });
+  const batch = o.batch ?? 64;
+  let senderBody: SenderBody | null = null;
+  const sender = k.createTask("sender", "sender", { policy: "other", nice: 0 }, o.txCpus, {
+    body: (task) => {
+      senderBody = new SenderBody(k, task, {
+        flows,
+        veth,
+        msgsPerCall: Math.ceil(batch / o.flows) * o.flows,
+        ratePps: o.ratePps ?? 0,
+      });
+      return senderBody;
+    },
+    preemptible: true,
+  });
+  sender.cpu = o.txCpus[0] as number;
+  const hogs: Task[] = [];
+  for (const cpu of k.cpus)
+    for (let i = 0; i < backgroundOn(o, cpu.id); i++) {
+      const t = k.createTask(`other-${cpu.id}-${i}`, "hog", { policy: "other", nice: 0 }, [cpu.id], {
+        body: () => hogBody(),
+        preemptible: true,
+      });
+      t.cpu = cpu.id;
+      hogs.push(t);
+    }
+
+  k.start();
+  for (const t of receivers) k.wake(t);
+  k.wake(sender);
+  for (const t of hogs) k.wake(t);
+  const warmup = o.warmupNs ?? Math.min(50_000_000, Math.round(o.durationNs / 4));
+  q.runUntil(warmup);
+
+  // the measurement window: differences of counters, as the bench's two snapshots
+  k.resetStats();
+  veth.resetStats();
+  for (const b of backlogs) b.resetStats();
+  const sentBase = (senderBody as SenderBody | null)?.sent ?? 0;
+  const recvBase = flows.map((fl) => fl.socket?.delivered ?? 0);
+  const dropBase = flows.map((fl) => fl.socket?.drops ?? 0);
+  const eventsBase = q.processed;
+  q.runUntil(warmup + o.durationNs);
+  for (const cpu of k.cpus) cpu.flush();
+
+  const secs = o.durationNs / 1e9;
+  const sent = ((senderBody as SenderBody | null)?.sent ?? 0) - sentBase;
+  let received = 0;
+  let sockDrops = 0;
+  flows.forEach((fl, i) => {
+    received += (fl.socket?.delivered ?? 0) - (recvBase[i] ?? 0);
+    sockDrops += (fl.socket?.drops ?? 0) - (dropBase[i] ?? 0);
+  });
+  const pct = (ns: number) => round1((100 * ns) / o.durationNs);
+  // a task's run time as its schedstat shows it: without CONFIG_IRQ_TIME_ACCOUNTING the interrupts
+  // and softirqs that ran while it was current are part of it
+  const runNs = (t: Task) => t.sumExecNs + t.irqNs;
+  const onCpu = (kind: string, cpu: number) =>
+    k.tasks.reduce(
+      (s, t) => (t.kind === kind && t.cpus?.length === 1 && t.cpu === cpu ? s + runNs(t) : s),
+      0,
+    );
+  // /proc/stat without CONFIG_IRQ_TIME_ACCOUNTING samples the context at each tick, and a tick never
+  // lands inside another hardirq (irqs are off there): hardirq time shows as 0, and the tick after
+  // it mostly finds the softirq that irq_exit started, so it is shown with the softirq time
+  const tickSampled = f.irqTimeAccounting === 0;
+  const perCpu: SimCpuSplit[] = k.cpus.map((cpu) => ({
+    cpu: cpu.id,
+    busyPct: round1(100 - (100 * cpu.idleNs) / o.durationNs),
+    softirqPct: pct(cpu.softirqNs + (tickSampled ? cpu.hardirqNs : 0)),
+    irqPct: tickSampled ? 0 : pct(cpu.hardirqNs),
+    receiversPct: pct(onCpu("receiver", cpu.id)),
+    senderPct: pct(onCpu("sender", cpu.id)),
+    napiKthreadPct: pct(onCpu("napi", cpu.id)),
+    ksoftirqdPct: pct(cpu.timeOfKind("ksoftirqd")),
+  }));
+  const taskTime = (ts: Task[], cpus: number[] | null): SimTaskTime => ({
+    cpus,
+    cpuPct: pct(ts.reduce((s, t) => s + runNs(t), 0)),
+    waitPct: pct(ts.reduce((s, t) => s + t.waitNs, 0)),
+  });
+  const measuredCpus = new Set([...o.rxCpus, ...o.txCpus]);
+  const kt = kthread as Task | null;
+  return {
+    mode: o.mode,
+    size: o.size,
+    flows: o.flows,
+    elapsedNs: o.durationNs,
+    sent,
+    received,
+    offeredPps: Math.round(sent / secs),
+    deliveredPps: Math.round(received / secs),
+    drops: {
+      ring: veth.drops, // skbs, as the bench's tx_dropped counts them (a fragment each)
+      backlog: backlogs.reduce((s, b) => s + b.dropped, 0),
+      socket: sockDrops,
+      reassembly: 0,
+    },
+    timeSqueeze: k.cpus.reduce((s, c) => s + c.softnet.timeSqueeze, 0),
+    rpsReceived: backlogs.reduce((s, b) => s + b.receivedRps, 0),
+    perCpu,
+    foreignPct: pct(hogs.reduce((s, t) => (measuredCpus.has(t.cpu) ? s + runNs(t) : s), 0)),
+    receivers: taskTime(receivers, o.rxCpus),
+    sender: taskTime([sender], o.txCpus),
+    napiKthread: kt ? { ...taskTime([kt], napiCpus), name: kt.name, slices: kt.slices } : null,
+    sim: {
+      events: q.processed - eventsBase,
+      wallMs: round1(performance.now() - wallStart),
+      seed,
+      profile: o.profile.name,
+    },
+  };
+}
+
+export interface BenchSweep {
+  modes: BenchHostMode[];
+  sizes: number[];
+  flows: number[];
+}
+
+/** Simulate a bench sweep (modes x sizes x flows), cells in the bench's order. */
+export function simulateBench(
+  sweep: BenchSweep,
+  base: Omit<BenchHostOptions, "mode" | "size" | "flows">,
+  onCell?: (i: number, total: number) => void,
+): SimCell[] {
+  const cells: SimCell[] = [];
+  const total = sweep.modes.length * sweep.sizes.length * sweep.flows.length;
+  for (const mode of sweep.modes)
+    for (const size of sweep.sizes)
+      for (const flows of sweep.flows) {
+        onCell?.(cells.length, total);
+        cells.push(runBenchCell({ ...base, mode, size, flows }));
+      }
+  onCell?.(total, total);
+  return cells;
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10 || 0;
+}
