@@ -1,9 +1,23 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { runCli } from "../support/cli.js";
+
+/** A real saved bench result (schema-checked by every reader), with its cells and options replaced. */
+function benchResult(
+  cells: { mode: string; size: number; flows: number }[],
+  options: Record<string, unknown> = {},
+) {
+  const real = JSON.parse(readFileSync("test/fixtures/bench-result-quick.json", "utf8"));
+  const template = real.cells[0];
+  return JSON.stringify({
+    ...real,
+    options: { ...real.options, ...options },
+    cells: cells.map((c) => ({ ...template, ...c })),
+  });
+}
 
 describe("napilab sim bench (CLI)", () => {
   it("--json gives one cell per mode x size x flows, in the bench's field names", () => {
@@ -38,22 +52,15 @@ describe("napilab sim bench (CLI)", () => {
   it("--from re-simulates a bench result's cells and shows the measured rate beside", () => {
     const dir = mkdtempSync(join(tmpdir(), "napilab-simbench-"));
     const from = join(dir, "r.json");
-    const cell = (mode: string, size: number) => ({
-      mode,
-      size,
-      flows: 2,
-      deliveredPps: 100_000,
-      offeredPps: 200_000,
-    });
     writeFileSync(
       from,
-      JSON.stringify({
-        tool: "napilab bench",
-        version: 1,
-        runId: "x",
-        options: { rxCpus: "1", txCpus: "0", batch: 32, ratePps: 0 },
-        cells: [cell("softirq", 128), cell("threaded", 128)],
-      }),
+      benchResult(
+        [
+          { mode: "softirq", size: 128, flows: 2 },
+          { mode: "threaded", size: 128, flows: 2 },
+        ],
+        { batch: 32 },
+      ),
     );
     const r = runCli(["sim", "bench", "--from", from, "--duration", "20ms"]);
     assert.equal(r.code, 0, r.stderr);
@@ -74,12 +81,7 @@ describe("napilab sim bench (CLI)", () => {
     );
     const dir = mkdtempSync(join(tmpdir(), "napilab-simbench-"));
     const from = join(dir, "r.json");
-    const doc = (receiver: string) =>
-      JSON.stringify({
-        tool: "napilab bench",
-        cells: [{ mode: "threaded", size: 64, flows: 1, deliveredPps: 1, offeredPps: 1 }],
-        options: { rxCpus: "1", txCpus: "0", batch: 64, ratePps: 0, receiver },
-      });
+    const doc = (receiver: string) => benchResult([{ mode: "threaded", size: 64, flows: 1 }], { receiver });
     writeFileSync(from, doc("nonblocking+busy-read 50us"));
     assert.equal(runCli(["sim", "bench", "--from", from, "--duration", "20ms"]).code, 0);
     writeFileSync(from, doc("blocking+busy-read 50us+prefer-busy-poll"));
