@@ -1,18 +1,16 @@
 /**
  * A real test bed for the observe tests: a sender namespace and a receiver namespace of this test
- * process (napilab-test-observe-<pid>-N-{tx,rx}), a veth pair with two rx queues, GRO on (a veth
+ * process (the linux tests' veth bed, napilab-test-<pid>-N-{a,b}), a veth pair with two rx queues, GRO on (a veth
  * has NAPI instances only then) and addresses from 198.18.0.0/15. Traffic comes from napilab's
  * own generator (src/bench/traffic.ts) through this thin helper, so the tests do not depend on
  * how the bench drives it.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { ThreadGroup } from "../../src/bench/traffic.js";
+import { createVethBed } from "../linux/fixture.js";
 
 export const TX_ADDR = "198.18.0.1";
 export const RX_ADDR = "198.18.0.2";
-
-let counter = 0;
 
 export interface ObserveBed {
   tx: string;
@@ -24,53 +22,22 @@ export interface ObserveBed {
 
 const ip = (...args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
 
+/** The linux tests' veth bed (va -> vb, GRO on vb), plus addresses, loopback and TSO off for traffic. */
 export function createBed(rxQueues = 2): ObserveBed {
-  const tag = `observe-${process.pid}-${++counter}`;
-  const tx = `napilab-test-${tag}-tx`;
-  const rx = `napilab-test-${tag}-rx`;
-  const cleanup = () => {
-    for (const ns of [tx, rx]) if (existsSync(`/run/netns/${ns}`)) spawnSync("ip", ["netns", "del", ns]);
-  };
+  const bed = createVethBed(rxQueues);
+  const [tx, rx] = [bed.nsA, bed.nsB];
   try {
-    ip("netns", "add", tx);
-    ip("netns", "add", rx);
-    const q = String(rxQueues);
-    ip(
-      "link",
-      "add",
-      "va",
-      "numrxqueues",
-      q,
-      "numtxqueues",
-      q,
-      "netns",
-      tx,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "vb",
-      "numrxqueues",
-      q,
-      "numtxqueues",
-      q,
-      "netns",
-      rx,
-    );
     ip("-n", tx, "addr", "add", `${TX_ADDR}/30`, "dev", "va");
     ip("-n", rx, "addr", "add", `${RX_ADDR}/30`, "dev", "vb");
-    ip("-n", tx, "link", "set", "va", "up");
-    ip("-n", rx, "link", "set", "vb", "up");
     ip("-n", tx, "link", "set", "lo", "up");
     ip("-n", rx, "link", "set", "lo", "up");
-    execFileSync("ip", ["netns", "exec", rx, "ethtool", "-K", "vb", "gro", "on"], { stdio: "ignore" });
     // with TSO on the sending veth, socket traffic bypasses the peer's NAPI (veth_skb_is_eligible_for_gro)
     execFileSync("ip", ["netns", "exec", tx, "ethtool", "-K", "va", "tso", "off"], { stdio: "ignore" });
   } catch (err) {
-    cleanup();
+    bed.cleanup();
     throw err;
   }
-  return { tx, rx, ifname: "vb", cleanup };
+  return { tx, rx, ifname: "vb", cleanup: bed.cleanup };
 }
 
 /** Start napilab's UDP sender from the tx namespace to `ports` of the receiver, paced to `ratePps` (0 = flood). */
