@@ -19,10 +19,10 @@
 import v8 from "node:v8";
 
 type Mode = "softirq" | "threaded" | "busy-poll";
-type FloodMod = typeof import("../src/model/flood.js");
+type FloodMod = typeof import("../src/model/scenarios/flood.js");
 type ProfileMod = typeof import("../src/model/profile.js");
-type ReproduceMod = typeof import("../src/model/reproduce.js");
-type SeedMod = typeof import("../src/model/seed.js");
+type ReproduceMod = typeof import("../src/model/scenarios/reproduce.js");
+type SeedMod = typeof import("../src/model/scenarios/seed.js");
 
 const fromDist = process.argv.includes("--dist");
 const base = fromDist ? "../dist/model/" : "../src/model/";

@@ -15,8 +15,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadProfile, PROFILES_DIR, type Profile } from "../src/model/profile.js";
-import { reproduceTable } from "../src/model/reproduce.js";
-import { SEED_TABLE } from "../src/model/seed-table.js";
+import { reproduceTable } from "../src/model/scenarios/reproduce.js";
+import { SEED_TABLE } from "../src/model/scenarios/seed-table.js";
 
 /** The fitted figures: each bounded to [prior / 4, prior * 4] so it stays physically plausible. */
 const PARAMS = [

@@ -1,7 +1,7 @@
 /**
  * Calibration: fit this host's profile from a bench result, then predict cells from the model alone.
  *
- * The model host is the bench's own path (src/model/bench-host.ts): the sender task, the veth pair,
+ * The model host is the bench's own path (src/model/scenarios/bench-host.ts): the sender task, the veth pair,
  * RPS and the backlog, the NAPI kthread, the receivers. Nothing measured about a cell's traffic is
  * fed to it: its sender floods (or paces to the bench's --rate) and the model decides how much is
  * offered, dropped and delivered.
@@ -34,8 +34,13 @@ import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import { InputError } from "../core/errors.js";
 import { parseCpuList } from "../core/units.js";
-import { BENCH_HOST_MODES, type BenchHostMode, runBenchCell, type SimCell } from "../model/bench-host.js";
 import { type Figures, loadProfile, type Profile } from "../model/profile.js";
+import {
+  BENCH_HOST_MODES,
+  type BenchHostMode,
+  runBenchCell,
+  type SimCell,
+} from "../model/scenarios/bench-host.js";
 import type { BenchResult, Cell } from "./run.js";
 
 /** Largest UDP payload that fits the veth's 1500-byte MTU unfragmented. */

@@ -112,7 +112,7 @@ export function netdevBudgetUsecsOf(f: Figures): number {
 }
 
 export const FAIR_CLASSES = ["eevdf", "cfs"] as const;
-export type { FairClass } from "./sched.js";
+export type { FairClass } from "./kernel/sched.js";
 
 export const SOFTIRQ_POLICIES = ["pre-4.9", "4.9", "6.5"] as const;
 /**

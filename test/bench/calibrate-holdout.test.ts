@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { BenchResult } from "../../src/bench/run.js";
-import { type BenchHostMode, runBenchCell } from "../../src/model/bench-host.js";
 import { loadProfile } from "../../src/model/profile.js";
+import { type BenchHostMode, runBenchCell } from "../../src/model/scenarios/bench-host.js";
 import { runCli } from "../support/cli.js";
 
 /**

@@ -3,10 +3,11 @@
  * must stay byte-identical through every speed change (issue 13). A change that alters one of these
  * files is a model change and needs its own justification. Regenerate with `npm run golden:update`.
  */
-import type { FloodOptions } from "../../src/model/flood.js";
-import { runFlood } from "../../src/model/flood.js";
+
 import { loadProfile } from "../../src/model/profile.js";
-import { runSeedCell, SEED_CONFIGS } from "../../src/model/seed.js";
+import type { FloodOptions } from "../../src/model/scenarios/flood.js";
+import { runFlood } from "../../src/model/scenarios/flood.js";
+import { runSeedCell, SEED_CONFIGS } from "../../src/model/scenarios/seed.js";
 
 type FloodCase = Omit<FloodOptions, "profile">;
 

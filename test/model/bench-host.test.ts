@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { runBenchCell, type SimCell, vethTruesize } from "../../src/model/bench-host.js";
-import { EventQueue } from "../../src/model/events.js";
-import { runFlood } from "../../src/model/flood.js";
-import { Kernel } from "../../src/model/kernel.js";
-import { Napi } from "../../src/model/napi.js";
+import { EventQueue } from "../../src/model/kernel/events.js";
+import { Kernel } from "../../src/model/kernel/kernel.js";
+import { Napi } from "../../src/model/kernel/napi.js";
+import { Backlog } from "../../src/model/kernel/rps.js";
+import { type Flow, LocalStack, UdpSocket } from "../../src/model/kernel/socket.js";
+import { VethRx } from "../../src/model/kernel/veth.js";
+import { udpFraming } from "../../src/model/kernel/wire.js";
 import { loadProfile, type Profile } from "../../src/model/profile.js";
-import { Backlog } from "../../src/model/rps.js";
-import { type Flow, LocalStack, UdpSocket } from "../../src/model/socket.js";
-import { VethRx } from "../../src/model/veth.js";
-import { udpFraming } from "../../src/model/wire.js";
+import { runBenchCell, type SimCell, vethTruesize } from "../../src/model/scenarios/bench-host.js";
+import { runFlood } from "../../src/model/scenarios/flood.js";
 
 const vethHost: Profile = loadProfile("veth-host");
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type FloodOptions, runFlood } from "../../src/model/flood.js";
+import { type FloodOptions, runFlood } from "../../src/model/scenarios/flood.js";
 import { profile } from "./helpers.js";
 
 const base: FloodOptions = {

@@ -5,10 +5,9 @@ import {
   type BusyPollSettings,
   busyPollStop,
   napiBusyLoop,
-} from "../../src/model/busypoll.js";
-import type { Cpu } from "../../src/model/cpu.js";
-import { runFlood } from "../../src/model/flood.js";
-import type { Kernel } from "../../src/model/kernel.js";
+} from "../../src/model/kernel/busypoll.js";
+import type { Cpu } from "../../src/model/kernel/cpu.js";
+import type { Kernel } from "../../src/model/kernel/kernel.js";
 import {
   Napi,
   type NapiDriver,
@@ -16,10 +15,11 @@ import {
   napiSchedule,
   napiSetMode,
   napiThreadBody,
-} from "../../src/model/napi.js";
-import { attachNapiKnobs, NO_KNOBS } from "../../src/model/napi-timer.js";
-import { doSoftirq } from "../../src/model/softirq.js";
-import { SLEEP, type Task } from "../../src/model/task.js";
+} from "../../src/model/kernel/napi.js";
+import { attachNapiKnobs, NO_KNOBS } from "../../src/model/kernel/napi-timer.js";
+import { doSoftirq } from "../../src/model/kernel/softirq.js";
+import { SLEEP, type Task } from "../../src/model/kernel/task.js";
+import { runFlood } from "../../src/model/scenarios/flood.js";
 import { kernel, profile } from "./helpers.js";
 
 /** A driver with a backlog; records where each poll ran and re-arms (counts) like a NIC driver. */

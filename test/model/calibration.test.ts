@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { lineRateDps, udpFraming } from "../../src/model/kernel/wire.js";
 import { loadProfile, PROFILES_DIR } from "../../src/model/profile.js";
-import { reproduceTable, trendChecks } from "../../src/model/reproduce.js";
-import { SEED_TABLE } from "../../src/model/seed-table.js";
-import { lineRateDps, udpFraming } from "../../src/model/wire.js";
+import { reproduceTable, trendChecks } from "../../src/model/scenarios/reproduce.js";
+import { SEED_TABLE } from "../../src/model/scenarios/seed-table.js";
 
 describe("the calibrated seed-experiment profile", () => {
   it("reproduces the seed's 60 cells with the error its fit recorded, and the seed's trend", async () => {

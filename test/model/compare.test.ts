@@ -7,8 +7,8 @@ import {
   DEFAULT_COMPARE_KNOBS,
   receiverVariants,
   runCompareRow,
-} from "../../src/model/compare.js";
-import type { FloodOptions } from "../../src/model/flood.js";
+} from "../../src/model/scenarios/compare.js";
+import type { FloodOptions } from "../../src/model/scenarios/flood.js";
 import { runCli } from "../support/cli.js";
 import { profile } from "./helpers.js";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { runFlood } from "../../src/model/flood.js";
-import { SLEEP, type Task } from "../../src/model/task.js";
+import { SLEEP, type Task } from "../../src/model/kernel/task.js";
+import { runFlood } from "../../src/model/scenarios/flood.js";
 import { hog, kernel, profile, shares } from "./helpers.js";
 
 describe("EEVDF: lag is saved at dequeue while the sleeper still counts in V (update_entity_lag)", () => {

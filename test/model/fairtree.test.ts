@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { FairTree } from "../../src/model/fairtree.js";
-import { hogBody } from "../../src/model/receivers.js";
-import { Task } from "../../src/model/task.js";
+import { FairTree } from "../../src/model/kernel/fairtree.js";
+import { hogBody } from "../../src/model/kernel/receivers.js";
+import { Task } from "../../src/model/kernel/task.js";
 
 const task = (id: number) =>
   new Task(

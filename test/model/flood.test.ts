@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InputError } from "../../src/core/errors.js";
-import { type FloodOptions, runFlood, validateFlood } from "../../src/model/flood.js";
 import { loadProfile } from "../../src/model/profile.js";
+import { type FloodOptions, runFlood, validateFlood } from "../../src/model/scenarios/flood.js";
 import { profile } from "./helpers.js";
 
 const base: FloodOptions = {

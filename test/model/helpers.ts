@@ -1,12 +1,12 @@
 /** Small builders for model tests: a kernel on its own event queue with the default profile. */
 
 import type { SchedPolicy } from "../../src/core/vocabulary.js";
-import { EventQueue } from "../../src/model/events.js";
-import { Kernel } from "../../src/model/kernel.js";
+import { EventQueue } from "../../src/model/kernel/events.js";
+import { Kernel } from "../../src/model/kernel/kernel.js";
+import { hogBody } from "../../src/model/kernel/receivers.js";
+import type { FairClass } from "../../src/model/kernel/sched.js";
+import type { Task } from "../../src/model/kernel/task.js";
 import { loadProfile, type Profile } from "../../src/model/profile.js";
-import { hogBody } from "../../src/model/receivers.js";
-import type { FairClass } from "../../src/model/sched.js";
-import type { Task } from "../../src/model/task.js";
 
 export const profile: Profile = loadProfile("default");
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { runFlood } from "../../src/model/flood.js";
+import { runFlood } from "../../src/model/scenarios/flood.js";
 import { profile } from "./helpers.js";
 
 describe("driver poll: frames that land during the poll are cleaned in the same poll", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Cpu } from "../../src/model/cpu.js";
+import type { Cpu } from "../../src/model/kernel/cpu.js";
 import {
   Napi,
   type NapiDriver,
@@ -8,8 +8,8 @@ import {
   napiSchedule,
   napiSetMode,
   napiThreadBody,
-} from "../../src/model/napi.js";
-import type { Task } from "../../src/model/task.js";
+} from "../../src/model/kernel/napi.js";
+import type { Task } from "../../src/model/kernel/task.js";
 import { kernel } from "./helpers.js";
 
 /** A driver with a backlog of `pending` packets at 500 ns each; records where each poll ran. */

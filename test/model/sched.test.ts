@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { EventQueue } from "../../src/model/events.js";
+import { EventQueue } from "../../src/model/kernel/events.js";
 import { hog, kernel, shares } from "./helpers.js";
 
 describe("event queue", () => {

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { EventQueue } from "../../src/model/events.js";
-import { attachVcpu, vcpuBody } from "../../src/model/hypervisor.js";
-import { Kernel } from "../../src/model/kernel.js";
+import { EventQueue } from "../../src/model/kernel/events.js";
+import { attachVcpu, vcpuBody } from "../../src/model/kernel/hypervisor.js";
+import { Kernel } from "../../src/model/kernel/kernel.js";
+import { hogBody } from "../../src/model/kernel/receivers.js";
+import { SLEEPING } from "../../src/model/kernel/task.js";
 import { loadProfile } from "../../src/model/profile.js";
-import { hogBody } from "../../src/model/receivers.js";
-import { reproduceTable } from "../../src/model/reproduce.js";
-import { runSeedCell, senderRateDps } from "../../src/model/seed.js";
-import { SLEEPING } from "../../src/model/task.js";
+import { reproduceTable } from "../../src/model/scenarios/reproduce.js";
+import { runSeedCell, senderRateDps } from "../../src/model/scenarios/seed.js";
 import { profile } from "./helpers.js";
 
 const seedProfile = loadProfile("seed-experiment");

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Cpu } from "../../src/model/cpu.js";
-import { runFlood } from "../../src/model/flood.js";
-import { Napi, type NapiDriver, napiCompleteDone, napiSchedule } from "../../src/model/napi.js";
-import { SLEEP } from "../../src/model/task.js";
-import { IrqThread } from "../../src/model/threadirqs.js";
+import type { Cpu } from "../../src/model/kernel/cpu.js";
+import { Napi, type NapiDriver, napiCompleteDone, napiSchedule } from "../../src/model/kernel/napi.js";
+import { SLEEP } from "../../src/model/kernel/task.js";
+import { IrqThread } from "../../src/model/kernel/threadirqs.js";
+import { runFlood } from "../../src/model/scenarios/flood.js";
 import { kernel, profile } from "./helpers.js";
 
 /** A driver with a backlog; records the context of each poll. */

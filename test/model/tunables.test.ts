@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { EventQueue } from "../../src/model/events.js";
-import { Kernel } from "../../src/model/kernel.js";
+import { EventQueue } from "../../src/model/kernel/events.js";
+import { Kernel } from "../../src/model/kernel/kernel.js";
+import { usecsToJiffies } from "../../src/model/kernel/softirq.js";
 import { netdevBudgetUsecsOf } from "../../src/model/profile.js";
-import { usecsToJiffies } from "../../src/model/softirq.js";
 import { profile } from "./helpers.js";
 
 function kernelWith(cpus: number, figures = profile.figures, fairClass: "eevdf" | "cfs" = "eevdf") {

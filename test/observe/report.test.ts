@@ -12,8 +12,8 @@ import type { z } from "zod";
 import type { Calibration } from "../../src/bench/calibrate.js";
 import type { BenchResult } from "../../src/bench/run.js";
 import { InputError } from "../../src/core/errors.js";
-import { type FloodResult, runFlood } from "../../src/model/flood.js";
 import { loadProfile } from "../../src/model/profile.js";
+import { type FloodResult, runFlood } from "../../src/model/scenarios/flood.js";
 import {
   buildReport,
   checkInput,

@@ -7,6 +7,7 @@ import { cpus } from "node:os";
 import type { Command } from "@commander-js/extra-typings";
 import { InputError } from "../../core/errors.js";
 import { formatDuration, parseDuration, parseInteger, parseList, parseSize } from "../../core/units.js";
+import { lineRateDps, udpFraming } from "../../model/kernel/wire.js";
 import { loadProfile, requireHvFigures } from "../../model/profile.js";
 import {
   formatKpps,
@@ -14,9 +15,8 @@ import {
   type TableResult,
   type TrendCheck,
   trendChecks,
-} from "../../model/reproduce.js";
-import { SEED_CONFIGS, senderRateDps, validateSeedCell } from "../../model/seed.js";
-import { lineRateDps, udpFraming } from "../../model/wire.js";
+} from "../../model/scenarios/reproduce.js";
+import { SEED_CONFIGS, senderRateDps, validateSeedCell } from "../../model/scenarios/seed.js";
 import { printJson, renderTable, startProgress } from "../output.js";
 import { checkHtmlPath, writeHtmlReport } from "./report.js";
 

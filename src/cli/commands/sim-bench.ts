@@ -16,6 +16,7 @@ import {
   parseRate,
   parseSize,
 } from "../../core/units.js";
+import { loadProfile } from "../../model/profile.js";
 import {
   BENCH_HOST_MODES,
   type BenchHostMode,
@@ -23,8 +24,7 @@ import {
   type SimCell,
   simulateBench,
   validateBenchHost,
-} from "../../model/bench-host.js";
-import { loadProfile } from "../../model/profile.js";
+} from "../../model/scenarios/bench-host.js";
 import { printJson, renderTable, startProgress } from "../output.js";
 
 function parseMode(text: string): BenchHostMode {

@@ -16,16 +16,16 @@ import {
   parseRate,
   parseSize,
 } from "../../core/units.js";
-import { RECEIVER_KINDS, type ReceiverKind } from "../../model/busypoll.js";
+import { RECEIVER_KINDS, type ReceiverKind } from "../../model/kernel/busypoll.js";
+import { loadProfile, SOFTIRQ_POLICIES, type SoftirqPolicy } from "../../model/profile.js";
 import {
   COMPARE_MODES,
   type CompareMode,
   type CompareRow,
   compareRuns,
   runCompareRow,
-} from "../../model/compare.js";
-import type { FloodOptions, FloodResult } from "../../model/flood.js";
-import { loadProfile, SOFTIRQ_POLICIES, type SoftirqPolicy } from "../../model/profile.js";
+} from "../../model/scenarios/compare.js";
+import type { FloodOptions, FloodResult } from "../../model/scenarios/flood.js";
 import { printJson, renderTable, startProgress } from "../output.js";
 
 interface ModesFlags {

@@ -16,8 +16,8 @@ import {
   parseSize,
 } from "../../core/units.js";
 import { NAPI_MODES, parseNapiMode } from "../../core/vocabulary.js";
-import { type FloodOptions, type FloodResult, runFlood, validateFlood } from "../../model/flood.js";
 import { FAIR_CLASSES, loadProfile, SOFTIRQ_POLICIES, type SoftirqPolicy } from "../../model/profile.js";
+import { type FloodOptions, type FloodResult, runFlood, validateFlood } from "../../model/scenarios/flood.js";
 import { printJson, renderTable, startProgress } from "../output.js";
 import { checkHtmlPath, writeHtmlReport } from "./report.js";
 import { registerSimBench } from "./sim-bench.js";

@@ -4,7 +4,7 @@
  */
 import { cpus } from "node:os";
 import { Worker } from "node:worker_threads";
-import type { Profile } from "./profile.js";
+import type { Profile } from "../profile.js";
 import { runSeedCell, SEED_CONFIGS, type SeedCellResult, type SeedConfig } from "./seed.js";
 import { seedFigure } from "./seed-table.js";
 import type { WorkerJob } from "./seed-worker.js";

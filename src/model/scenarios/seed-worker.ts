@@ -1,6 +1,6 @@
 /** Worker thread for running seed-experiment cells in parallel (see runSeedCells). */
 import { parentPort } from "node:worker_threads";
-import type { Profile } from "./profile.js";
+import type { Profile } from "../profile.js";
 import { runSeedCell, type SeedCellOptions } from "./seed.js";
 
 export interface WorkerJob {

@@ -3,10 +3,10 @@
  * scheduler glue (wake-up, CPU selection, load balancing, deadline timers), ksoftirqd per CPU and
  * the softirq policy. A host and a guest are two Kernel objects sharing one event queue.
  */
-import type { SchedPolicy } from "../core/vocabulary.js";
+import type { SchedPolicy } from "../../core/vocabulary.js";
+import type { Figures, SoftirqPolicy } from "../profile.js";
 import { Cpu } from "./cpu.js";
 import type { EventQueue } from "./events.js";
-import type { Figures, SoftirqPolicy } from "./profile.js";
 import type { FairClass } from "./sched.js";
 import { ksoftirqdBody } from "./softirq.js";
 import { type Body, RUNNING, SLEEPING, Task, type TaskKind } from "./task.js";

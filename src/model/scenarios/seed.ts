@@ -5,19 +5,26 @@
  * NAPI, UDP sockets and one netserver per flow. Three configurations: vanilla (softirq
  * everywhere), guest threaded, both threaded. One cell = one payload size x flow count x config.
  */
-import { InputError } from "../core/errors.js";
-import type { NapiMode } from "../core/vocabulary.js";
-import { EventQueue } from "./events.js";
-import { attachVcpu, ForwardToTun, TunQueue, VirtioRxQueue, vcpuBody, vhostBody } from "./hypervisor.js";
-import { Kernel } from "./kernel.js";
-import { Napi, napiSetMode, napiThreadBody } from "./napi.js";
-import { RxQueue } from "./nic.js";
-import { type Profile, requireHvFigures } from "./profile.js";
-import { netserverBody } from "./receivers.js";
-import { hashInts, Rng } from "./rng.js";
-import { type Flow, LocalStack, UdpSocket } from "./socket.js";
-import type { Task } from "./task.js";
-import { lineRateDps, udpFraming } from "./wire.js";
+import { InputError } from "../../core/errors.js";
+import type { NapiMode } from "../../core/vocabulary.js";
+import { EventQueue } from "../kernel/events.js";
+import {
+  attachVcpu,
+  ForwardToTun,
+  TunQueue,
+  VirtioRxQueue,
+  vcpuBody,
+  vhostBody,
+} from "../kernel/hypervisor.js";
+import { Kernel } from "../kernel/kernel.js";
+import { Napi, napiSetMode, napiThreadBody } from "../kernel/napi.js";
+import { RxQueue } from "../kernel/nic.js";
+import { netserverBody } from "../kernel/receivers.js";
+import { hashInts, Rng } from "../kernel/rng.js";
+import { type Flow, LocalStack, UdpSocket } from "../kernel/socket.js";
+import type { Task } from "../kernel/task.js";
+import { lineRateDps, udpFraming } from "../kernel/wire.js";
+import { type Profile, requireHvFigures } from "../profile.js";
 
 export const SEED_CONFIGS = ["vanilla", "guestThreaded", "bothThreaded"] as const;
 export type SeedConfig = (typeof SEED_CONFIGS)[number];

@@ -3,7 +3,7 @@
  * class and parameters, its affinity, its per-class bookkeeping and its behaviour, a generator that
  * yields chunks of CPU work in nanoseconds or one of the special steps below.
  */
-import type { SchedPolicy } from "../core/vocabulary.js";
+import type { SchedPolicy } from "../../core/vocabulary.js";
 
 /** Block until woken (set_current_state(TASK_INTERRUPTIBLE); schedule()). */
 export const SLEEP = -1;

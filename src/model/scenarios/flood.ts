@@ -4,9 +4,9 @@
  * and optional CPU hogs. Runs a warm-up, then measures: offered and delivered rates, drops by place,
  * the CPU time split, softnet counters, per-socket and per-task figures and latency.
  */
-import { InputError } from "../core/errors.js";
-import { checkCpusWithin } from "../core/units.js";
-import { type NapiMode, type SchedPolicy, validateSchedPolicy } from "../core/vocabulary.js";
+import { InputError } from "../../core/errors.js";
+import { checkCpusWithin } from "../../core/units.js";
+import { type NapiMode, type SchedPolicy, validateSchedPolicy } from "../../core/vocabulary.js";
 import {
   BUSY_POLL_BUDGET,
   blockingReceiverBody,
@@ -14,21 +14,21 @@ import {
   nonblockingReceiverBody,
   RECEIVER_KINDS,
   type ReceiverKind,
-} from "./busypoll.js";
-import { EventQueue } from "./events.js";
-import { Kernel } from "./kernel.js";
-import { Napi, napiSetMode, napiThreadBody } from "./napi.js";
-import { attachNapiKnobs } from "./napi-timer.js";
-import { RxQueue } from "./nic.js";
-import { type Profile, requireHostPathFigures, type SoftirqPolicy } from "./profile.js";
-import { busyPollReceiverBody, hogBody, netserverBody } from "./receivers.js";
-import { hashInts, Rng } from "./rng.js";
-import { Backlog, RpsSink } from "./rps.js";
-import type { FairClass } from "./sched.js";
-import { type Flow, type FrameSink, LocalStack, UdpSocket } from "./socket.js";
-import type { Task, TaskKind } from "./task.js";
-import { threadIrqs } from "./threadirqs.js";
-import { lineRateDps, udpFraming } from "./wire.js";
+} from "../kernel/busypoll.js";
+import { EventQueue } from "../kernel/events.js";
+import { Kernel } from "../kernel/kernel.js";
+import { Napi, napiSetMode, napiThreadBody } from "../kernel/napi.js";
+import { attachNapiKnobs } from "../kernel/napi-timer.js";
+import { RxQueue } from "../kernel/nic.js";
+import { busyPollReceiverBody, hogBody, netserverBody } from "../kernel/receivers.js";
+import { hashInts, Rng } from "../kernel/rng.js";
+import { Backlog, RpsSink } from "../kernel/rps.js";
+import type { FairClass } from "../kernel/sched.js";
+import { type Flow, type FrameSink, LocalStack, UdpSocket } from "../kernel/socket.js";
+import type { Task, TaskKind } from "../kernel/task.js";
+import { threadIrqs } from "../kernel/threadirqs.js";
+import { lineRateDps, udpFraming } from "../kernel/wire.js";
+import { type Profile, requireHostPathFigures, type SoftirqPolicy } from "../profile.js";
 
 export interface FloodOptions {
   profile: Profile;

@@ -10,22 +10,22 @@
  * A cell reports what a bench cell reports (src/bench/measure.ts), under the same names, so that a
  * bench result and its simulation can be compared field by field.
  */
-import { InputError } from "../core/errors.js";
-import { checkCpusWithin } from "../core/units.js";
-import type { NapiMode } from "../core/vocabulary.js";
-import { BUSY_POLL_BUDGET, blockingReceiverBody, nonblockingReceiverBody } from "./busypoll.js";
-import { EventQueue } from "./events.js";
-import { Kernel } from "./kernel.js";
-import { Napi, napiSetMode, napiThreadBody } from "./napi.js";
-import { type Profile, requireHostPathFigures } from "./profile.js";
-import { hogBody, netserverBody } from "./receivers.js";
-import { hashInts, Rng } from "./rng.js";
-import { Backlog, RpsSink } from "./rps.js";
-import { SenderBody } from "./sender.js";
-import { type Flow, type FrameSink, LocalStack, UdpSocket } from "./socket.js";
-import type { Task } from "./task.js";
-import { VethRx } from "./veth.js";
-import { udpFraming } from "./wire.js";
+import { InputError } from "../../core/errors.js";
+import { checkCpusWithin } from "../../core/units.js";
+import type { NapiMode } from "../../core/vocabulary.js";
+import { BUSY_POLL_BUDGET, blockingReceiverBody, nonblockingReceiverBody } from "../kernel/busypoll.js";
+import { EventQueue } from "../kernel/events.js";
+import { Kernel } from "../kernel/kernel.js";
+import { Napi, napiSetMode, napiThreadBody } from "../kernel/napi.js";
+import { hogBody, netserverBody } from "../kernel/receivers.js";
+import { hashInts, Rng } from "../kernel/rng.js";
+import { Backlog, RpsSink } from "../kernel/rps.js";
+import { SenderBody } from "../kernel/sender.js";
+import { type Flow, type FrameSink, LocalStack, UdpSocket } from "../kernel/socket.js";
+import type { Task } from "../kernel/task.js";
+import { VethRx } from "../kernel/veth.js";
+import { udpFraming } from "../kernel/wire.js";
+import { type Profile, requireHostPathFigures } from "../profile.js";
 
 /** The bench's modes (src/bench/modes.ts BENCH_MODES), repeated here: the model does not import bench. */
 export const BENCH_HOST_MODES = ["softirq", "threaded", "threaded-free", "busy-poll"] as const;

@@ -4,8 +4,8 @@
  * with socket busy polling, with preferred busy polling and IRQ deferral, epoll with IRQ
  * suspension), reduced to one row each: delivered rate, drops, per-CPU split and latency quantiles.
  */
-import type { NapiMode } from "../core/vocabulary.js";
-import type { ReceiverKind } from "./busypoll.js";
+import type { NapiMode } from "../../core/vocabulary.js";
+import type { ReceiverKind } from "../kernel/busypoll.js";
 import { type FloodOptions, type FloodResult, runFlood, validateFlood } from "./flood.js";
 
 export const COMPARE_MODES = ["softirq", "threaded", "busy-poll", "threadirqs"] as const;

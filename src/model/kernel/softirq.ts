@@ -3,10 +3,11 @@
  * ksoftirqd thread, and softirqs run at local_bh_enable. Which context runs them at irq exit is the
  * CPU's business (Cpu.irqExit, following the profile's softirqPolicy).
  */
+
+import { netdevBudgetUsecsOf } from "../profile.js";
 import type { Cpu } from "./cpu.js";
 import type { Kernel } from "./kernel.js";
 import type { Napi } from "./napi.js";
-import { netdevBudgetUsecsOf } from "./profile.js";
 import { PREEMPT, RESCHED, SLEEP, type StepBody, type Task } from "./task.js";
 
 /** NET_RX_SOFTIRQ's bit in the pending mask (the only softirq vector the model runs). */

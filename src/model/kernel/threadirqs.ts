@@ -6,7 +6,7 @@
  * runs at that thread's local_bh_enable(), in thread context. Softirqs raised in a real hardirq (the
  * NAPI watchdog hrtimer, for instance) go to ksoftirqd instead (invoke_softirq, hook in cpu.ts).
  */
-import type { SchedPolicy } from "../core/vocabulary.js";
+import type { SchedPolicy } from "../../core/vocabulary.js";
 import type { Cpu } from "./cpu.js";
 import type { Kernel } from "./kernel.js";
 import { napiSchedule } from "./napi.js";

@@ -3,7 +3,7 @@
  * onto a CPU's poll list or waking the instance's kthread, completion, and the napi/<dev>-<id>
  * kthread loop. The NET_RX softirq handler (net_rx_action) is in softirq.ts, inlined in __do_softirq.
  */
-import type { NapiMode } from "../core/vocabulary.js";
+import type { NapiMode } from "../../core/vocabulary.js";
 import type { Cpu } from "./cpu.js";
 import type { Kernel } from "./kernel.js";
 import { BH_DONE, BhEnableRun, NET_RX_SOFTIRQ } from "./softirq.js";
