@@ -7,8 +7,8 @@
  * really back. Prints median, p99 and max, and the part spent inside keep (its own wake-up to
  * settled). Needs root; removes its namespaces at the end.
  */
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -16,22 +16,17 @@ import { formatCpuList } from "../src/core/units.js";
 import { libc, NetdevClient, onlineCpus, withNetns } from "../src/linux/index.js";
 import { NETLINK_ROUTE, setLinkUp } from "../src/linux/netlink/rtnl.js";
 import { NetlinkSocket } from "../src/linux/netlink/socket.js";
+import { createVethBed, type VethBed } from "../test/linux/fixture.js";
 
 const FLAPS = Number(process.env.FLAPS ?? 50);
 const QUEUES = 4;
 const cpus = onlineCpus();
-const tag = `napilab-bench-keep-${process.pid}`;
-const nsA = `${tag}-a`;
-const nsB = `${tag}-b`;
+let bed: VethBed | undefined;
 const dir = mkdtempSync(join(tmpdir(), "napilab-bench-keep-"));
 
 function cleanup(): void {
-  for (const ns of [nsA, nsB]) if (existsSync(`/run/netns/${ns}`)) execFileSync("ip", ["netns", "del", ns]);
+  bed?.cleanup();
   rmSync(dir, { recursive: true, force: true });
-}
-
-function ip(...args: string[]): void {
-  execFileSync("ip", args, { stdio: ["ignore", "ignore", "inherit"] });
 }
 
 /** undefined when the kernel shows every NAPI of vb threaded, on its CPU, in SCHED_FIFO 10. */
@@ -63,34 +58,8 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("bench:keep needs root (it builds network namespaces)");
-  ip("netns", "add", nsA);
-  ip("netns", "add", nsB);
-  const q = String(QUEUES);
-  ip(
-    "link",
-    "add",
-    "va",
-    "numrxqueues",
-    q,
-    "numtxqueues",
-    q,
-    "netns",
-    nsA,
-    "type",
-    "veth",
-    "peer",
-    "name",
-    "vb",
-    "numrxqueues",
-    q,
-    "numtxqueues",
-    q,
-    "netns",
-    nsB,
-  );
-  ip("-n", nsA, "link", "set", "va", "up");
-  ip("-n", nsB, "link", "set", "vb", "up");
-  execFileSync("ip", ["netns", "exec", nsB, "ethtool", "-K", "vb", "gro", "on"], { stdio: "ignore" });
+  bed = createVethBed(QUEUES, "napilab-bench-keep");
+  const { nsB } = bed;
   const file = join(dir, "policy.yaml");
   writeFileSync(
     file,

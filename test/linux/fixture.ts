@@ -26,11 +26,12 @@ export function requireRoot(): void {
   assert.equal(process.getuid?.(), 0, "the linux tests build network namespaces and must run as root");
 }
 
-export function createVethBed(rxQueues = 2): VethBed {
+/** prefix: the namespaces' name prefix (benchmarks use their own, so a leftover says who made it). */
+export function createVethBed(rxQueues = 2, prefix = "napilab-test"): VethBed {
   requireRoot();
   const tag = `${process.pid}-${++counter}`;
-  const nsA = `napilab-test-${tag}-a`;
-  const nsB = `napilab-test-${tag}-b`;
+  const nsA = `${prefix}-${tag}-a`;
+  const nsB = `${prefix}-${tag}-b`;
   const cleanup = () => {
     for (const ns of [nsA, nsB]) if (existsSync(`/run/netns/${ns}`)) spawnSync("ip", ["netns", "del", ns]);
   };
