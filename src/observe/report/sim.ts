@@ -3,12 +3,36 @@
  * offered (the receive-livelock curve), drops by place and the CPU split at each offered rate. Single
  * runs: the per-CPU stacked time split and the wire-to-recv() latency distribution.
  */
+import type { TopLevelSpec } from "vega-lite";
 import type { FloodDoc, SweepDoc } from "./inputs.js";
 import { DROP_COLOURS, SIM_CPU_PARTS, seriesScale } from "./palette.js";
 import type { Chart } from "./render.js";
 import { kpps, type Section } from "./section.js";
 
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+
+/** A Vega-Lite spec with one 300x200 panel per run (three to a row), each drawn by `panel`. */
+function panelPerRun(
+  names: string[],
+  title: { text: string; subtitle: string },
+  values: object[],
+  panel: { mark: object; encoding: object },
+): TopLevelSpec {
+  return {
+    $schema: SCHEMA,
+    title,
+    data: { values },
+    facet: {
+      field: "run",
+      type: "nominal",
+      sort: names,
+      title: null,
+      header: { labelFontSize: 13, labelFontWeight: "bold" },
+    },
+    columns: 3,
+    spec: { width: 300, height: 200, ...panel },
+  } as TopLevelSpec; // the panel's mark and encoding are checked where the chart is rendered
+}
 
 interface Named<T> {
   source: string;
@@ -132,21 +156,11 @@ export function sweepSection(sweeps: Named<SweepDoc>[], index = 0): Section {
     caption:
       "Where the datagrams that were not delivered were lost: at the NIC's rx ring (nobody polled it in " +
       "time) or at a full socket receive buffer (the receiver did not read in time).",
-    spec: {
-      $schema: SCHEMA,
-      title: { text: "Drops by place", subtitle: "per mode, against the offered rate" },
-      data: { values: dropPoints },
-      facet: {
-        field: "run",
-        type: "nominal",
-        sort: names,
-        title: null,
-        header: { labelFontSize: 13, labelFontWeight: "bold" },
-      },
-      columns: 3,
-      spec: {
-        width: 300,
-        height: 200,
+    spec: panelPerRun(
+      names,
+      { text: "Drops by place", subtitle: "per mode, against the offered rate" },
+      dropPoints,
+      {
         mark: { type: "line", point: true },
         encoding: {
           x: { field: "offered", type: "quantitative", title: "offered (kpps)" },
@@ -162,7 +176,7 @@ export function sweepSection(sweeps: Named<SweepDoc>[], index = 0): Section {
           },
         },
       },
-    },
+    ),
   };
 
   const splitRows = sweeps.flatMap((s, i) =>
@@ -186,21 +200,11 @@ export function sweepSection(sweeps: Named<SweepDoc>[], index = 0): Section {
     caption:
       "Where the CPU time went at each offered rate, averaged over the simulated CPUs: interrupt " +
       "handlers, softirq run at irq exit or bh enable, ksoftirqd, NAPI kthreads, the receivers, idle.",
-    spec: {
-      $schema: SCHEMA,
-      title: { text: "CPU time split", subtitle: "share of CPU time, mean over the CPUs" },
-      data: { values: splitRows },
-      facet: {
-        field: "run",
-        type: "nominal",
-        sort: names,
-        title: null,
-        header: { labelFontSize: 13, labelFontWeight: "bold" },
-      },
-      columns: 3,
-      spec: {
-        width: 300,
-        height: 200,
+    spec: panelPerRun(
+      names,
+      { text: "CPU time split", subtitle: "share of CPU time, mean over the CPUs" },
+      splitRows,
+      {
         mark: { type: "bar", stroke: "white", strokeWidth: 0.5 },
         encoding: {
           x: {
@@ -221,7 +225,7 @@ export function sweepSection(sweeps: Named<SweepDoc>[], index = 0): Section {
           order: { field: "order", type: "quantitative" },
         },
       },
-    },
+    ),
   };
 
   return {
