@@ -9,12 +9,11 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { HostError, InputError } from "../core/errors.js";
 import { requireCaps } from "./caps.js";
-import { SysError } from "./libc.js";
-import { listNapi, parseNapiTarget } from "./napi.js";
-import { NetdevClient } from "./netdev.js";
+import { listNapi, parseNapiTarget, withNetdevClient } from "./napi.js";
+import type { NetdevClient } from "./netdev.js";
 import { NETDEV_CMD, NETDEV_NAPI } from "./netlink/families.js";
 import { NetlinkError } from "./netlink/socket.js";
-import { isCurrentNetns, withNetns } from "./netns.js";
+import { isCurrentNetns } from "./netns.js";
 import { withSysfs } from "./sysfs.js";
 import { applyAll, type Step } from "./transaction.js";
 import type { NapiInfo, NapiTarget, NetnsOptions } from "./types.js";
@@ -113,22 +112,6 @@ export function writeDeviceKnob(
   }
 }
 
-function withNetdev<T>(netns: string | undefined, fn: (c: NetdevClient) => T): T {
-  try {
-    return withNetns(netns, () => {
-      const c = new NetdevClient();
-      try {
-        return fn(c);
-      } finally {
-        c.close();
-      }
-    });
-  } catch (err) {
-    if (err instanceof SysError) throw new HostError(err.message);
-    throw err;
-  }
-}
-
 /** Which of the knobs napi-set accepts on this kernel (from the command's policy). */
 function napiSetKnobs(c: NetdevClient): {
   deferHardIrqs: boolean;
@@ -148,7 +131,7 @@ function napiSetKnobs(c: NetdevClient): {
 
 /** napi-set with the knob attributes only (netdev_nl_napi_set_doit). */
 function napiSetDo(netns: string | undefined, id: number, values: Record<string, number>): void {
-  withNetdev(netns, (c) => {
+  withNetdevClient(netns, (c) => {
     const f = c.family;
     if (!f) throw new HostError("no netdev netlink family on this kernel");
     try {
@@ -187,7 +170,7 @@ export function setNapiIrqKnobs(
     netns !== undefined && !isCurrentNetns(netns) ? ["CAP_NET_ADMIN", "CAP_SYS_ADMIN"] : ["CAP_NET_ADMIN"],
     "napi set",
   );
-  const accepts = withNetdev(netns, (c) => napiSetKnobs(c));
+  const accepts = withNetdevClient(netns, (c) => napiSetKnobs(c));
   // resolve every target to its instances before changing anything
   const devices = new Map<string, { whole: boolean; napis: NapiInfo[] }>();
   for (const t of targets) {

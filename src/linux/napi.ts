@@ -143,7 +143,7 @@ function resolveTargets(
 }
 
 /** Run fn with a netdev session inside the namespace; kernel errors become one-line HostErrors. */
-function withClient<T>(netns: string | undefined, fn: (c: NetdevClient) => T): T {
+export function withNetdevClient<T>(netns: string | undefined, fn: (c: NetdevClient) => T): T {
   try {
     return withNetns(netns, () => {
       const c = new NetdevClient();
@@ -161,7 +161,7 @@ function withClient<T>(netns: string | undefined, fn: (c: NetdevClient) => T): T
 
 /** List NAPI instances (all, or one device's) with their kthreads, in our namespace or a named one. */
 export function listNapi(opts: NetnsOptions & { ifname?: string; deviceState?: boolean } = {}): NapiInfo[] {
-  const raws = withClient(opts.netns, (c) => {
+  const raws = withNetdevClient(opts.netns, (c) => {
     const ifindex = opts.ifname === undefined ? undefined : resolveIfindex(opts.ifname, opts.netns);
     const list = c.dumpNapi(ifindex).filter((n) => ifindex === undefined || n.ifindex === ifindex);
     if (opts.ifname !== undefined && list.length === 0) throw noNapiError(opts.ifname, opts.netns);
@@ -200,7 +200,7 @@ export function listNapi(opts: NetnsOptions & { ifname?: string; deviceState?: b
 
 /** What the kernel of the namespace supports (netdev family, napi-get/set, threaded, busy-poll). */
 export function kernelCaps(opts: NetnsOptions = {}): KernelCaps {
-  return withClient(opts.netns, (c) => c.caps());
+  return withNetdevClient(opts.netns, (c) => c.caps());
 }
 
 /** One change as reported: the instance before and after (read back from the kernel). */
@@ -310,7 +310,7 @@ export function setThreadedDetailed(
   }
   const switchDevs = [...new Set(targets.filter(isSwitch).map((t) => t.ifname))];
   const run = (sysfs: string | undefined): ThreadedResult => {
-    const devices = withClient(netns, (c) => resolveTargets(c, targets, netns, new Set(switchDevs)));
+    const devices = withNetdevClient(netns, (c) => resolveTargets(c, targets, netns, new Set(switchDevs)));
     const current = readBack(devices, netns);
     const before = new Map<string, NapiInfo>();
     for (const d of devices)
@@ -338,8 +338,8 @@ export function setThreadedDetailed(
       for (const n of d.napis) {
         const prev = before.get(key(n))?.threaded ?? "disabled";
         steps.push({
-          run: () => withClient(netns, (c) => c.setNapiThreaded(n.id, wanted)),
-          undo: () => withClient(netns, (c) => c.setNapiThreaded(n.id, prev)),
+          run: () => withNetdevClient(netns, (c) => c.setNapiThreaded(n.id, wanted)),
+          undo: () => withNetdevClient(netns, (c) => c.setNapiThreaded(n.id, prev)),
         });
       }
     }
@@ -386,7 +386,7 @@ function threadedTargets(
   targets: NapiTarget[],
   netns: string | undefined,
 ): { devices: ResolvedDevice[]; before: NapiInfo[] } {
-  const devices = withClient(netns, (c) => resolveTargets(c, targets, netns));
+  const devices = withNetdevClient(netns, (c) => resolveTargets(c, targets, netns));
   const current = readBack(devices, netns);
   const before: NapiInfo[] = [];
   for (const d of devices.sort((x, y) => x.ifindex - y.ifindex)) d.napis.sort((x, y) => x.id - y.id);
