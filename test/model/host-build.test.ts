@@ -112,6 +112,21 @@ describe("buildHost", () => {
     );
     const arrived = nic.queues.reduce((s, q) => s + q.arrived, 0);
     assert.ok(arrived >= delivered(h).reduce((a, b) => a + b, 0));
+    // the measurement window starts from zero everywhere but in the sockets
+    h.resetStats();
+    assert.deepEqual(
+      nic.napis.map((n) => n.packets + n.polls),
+      [0, 0],
+    );
+    assert.equal(
+      nic.queues.reduce((s, q) => s + q.arrived + q.irqs, 0),
+      0,
+    );
+    assert.ok(h.kernel("host").tasks.every((t) => t.sumExecNs === 0));
+    assert.ok(
+      delivered(h).every((d) => d > 500),
+      "sockets keep counting",
+    );
   });
 
   it("is deterministic and the spec survives JSON: same spec, same result", () => {

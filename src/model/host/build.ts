@@ -90,6 +90,12 @@ export interface Host {
   kernel(name: string): Kernel;
   /** Start the kernels' ticks, wake the tasks, arm the NICs' interrupts. Call once. */
   start(): void;
+  /**
+   * Zero the counters at the start of a measurement window: the kernels' (CPUs, tasks), the
+   * backlogs', NIC queues' (after accounting the arrivals so far), NAPIs', irq threads' and veths'.
+   * Sockets and the sender keep counting: read their differences.
+   */
+  resetStats(): void;
 }
 
 const OTHER: SchedPolicy = { policy: "other", nice: 0 };
@@ -328,6 +334,28 @@ export function buildHost(spec: HostSpec): Host {
       for (const s of senders) s.kernel.wake(s.task);
       for (const [i, t] of hogs.entries()) (hogKernels[i] as Kernel).wake(t);
       for (const nic of nics) for (const rxq of nic.queues) rxq.armIrq();
+    },
+    resetStats() {
+      for (const k of kernels) k.resetStats();
+      for (const b of backlogs) b.resetStats();
+      for (const nic of nics) {
+        for (const rxq of nic.queues) rxq.resetStats();
+        for (const n of nic.napis) {
+          n.polls = 0;
+          n.packets = 0;
+          n.tun?.resetStats();
+        }
+        for (const it of nic.irqThreads) it.runs = 0;
+      }
+      for (const v of veths) {
+        v.rx.resetStats();
+        v.napi.polls = 0;
+        v.napi.packets = 0;
+      }
+      if (hypervisor) {
+        hypervisor.napi.polls = 0;
+        hypervisor.napi.packets = 0;
+      }
     },
   };
 }

@@ -259,9 +259,7 @@ export function runBenchCell(o: BenchHostOptions): SimCell {
   q.runUntil(warmup);
 
   // the measurement window: differences of counters, as the bench's two snapshots
-  k.resetStats();
-  veth.resetStats();
-  for (const b of backlogs) b.resetStats();
+  host.resetStats();
   const sentBase = senderOf.body?.sent ?? 0;
   const recvBase = flows.map((fl) => fl.socket?.delivered ?? 0);
   const dropBase = flows.map((fl) => fl.socket?.drops ?? 0);

@@ -338,15 +338,7 @@ export function runFlood(o: FloodOptions): FloodResult {
   const warmup = o.warmupNs ?? Math.min(50_000_000, Math.round(o.durationNs / 4));
   const runUntil = progressive(q, warmup + o.durationNs, o.onProgress);
   runUntil(warmup);
-  k.resetStats();
-  for (const b of backlogs) b.resetStats();
-  for (const rxq of queues) rxq.resetStats();
-  for (const n of napis) {
-    n.polls = 0;
-    n.packets = 0;
-    n.tun?.resetStats();
-  }
-  for (const it of irqThreads) it.runs = 0;
+  host.resetStats();
   const sockBase = flows.map((fl) => ({ d: fl.socket?.delivered ?? 0, x: fl.socket?.drops ?? 0 }));
   const latency = stack.latency;
   latency.reset();

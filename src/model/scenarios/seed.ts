@@ -123,9 +123,7 @@ export function runSeedCell(o: SeedCellOptions): SeedCellResult {
   const warmup = o.warmupNs ?? 20e6;
   const duration = o.durationNs ?? 50e6;
   q.runUntil(warmup);
-  host.resetStats();
-  guest.resetStats();
-  for (const rxq of queues) rxq.resetStats();
+  h.resetStats();
   const tunBase = tun.drops;
   const base = flows.map((fl) => ({ d: fl.socket?.delivered ?? 0, x: fl.socket?.drops ?? 0 }));
   const e0 = q.processed;
