@@ -117,7 +117,11 @@ export function buildHost(spec: HostSpec): Host {
         ...(ks.virtual ? { virtual: true } : {}),
       }),
   );
-  const kernel = (name: string) => kernels[spec.kernels.findIndex((ks) => ks.name === name)] as Kernel;
+  const kernel = (name: string): Kernel => {
+    const k = kernels.find((kk) => kk.name === name);
+    if (!k) throw new Error(`host has no kernel '${name}'`);
+    return k;
+  };
 
   // the flows and their sockets, on the kernel that receives them
   const fs = spec.flows;
