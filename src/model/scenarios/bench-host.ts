@@ -12,18 +12,10 @@
  */
 import { InputError } from "../../core/errors.js";
 import { checkCpusWithin } from "../../core/units.js";
-import type { NapiMode } from "../../core/vocabulary.js";
-import { BUSY_POLL_BUDGET, blockingReceiverBody, nonblockingReceiverBody } from "../kernel/busypoll.js";
-import { EventQueue } from "../kernel/events.js";
-import { Kernel } from "../kernel/kernel.js";
-import { Napi, napiSetMode, napiThreadBody } from "../kernel/napi.js";
-import { hogBody, netserverBody } from "../kernel/receivers.js";
-import { hashInts, Rng } from "../kernel/rng.js";
-import { Backlog, RpsSink } from "../kernel/rps.js";
-import { SenderBody } from "../kernel/sender.js";
-import { type Flow, type FrameSink, LocalStack, UdpSocket } from "../kernel/socket.js";
+import { type BuiltSender, type BuiltVeth, buildHost } from "../host/build.js";
+import type { HogSpec, HostSpec } from "../host/spec.js";
+import { BUSY_POLL_BUDGET } from "../kernel/busypoll.js";
 import type { Task } from "../kernel/task.js";
-import { VethRx } from "../kernel/veth.js";
 import { udpFraming } from "../kernel/wire.js";
 import { type Profile, requireHostPathFigures } from "../profile.js";
 
@@ -172,126 +164,103 @@ export function vethTruesize(framing: { payload: number; frags: number }, skbOve
   return framing.frags * (bucket - SKB_SHINFO_BYTES + skbOverheadBytes);
 }
 
+/**
+ * The bench's test bed as data: a veth pair nl-tx -> nl-rx on one host, the sender pinned to the
+ * tx CPUs, RPS to the rx CPUs in softirq mode, the veth's NAPI kthread pinned to the rx CPUs
+ * (threaded, busy-poll) or free, one receiver per flow on the rx CPUs, and the background tasks.
+ */
+export function benchHostSpec(o: BenchHostOptions): HostSpec {
+  const f = o.profile.figures;
+  const ncpu = hostCpus(o);
+  const rps = o.rpsCpus ?? (o.mode === "softirq" ? o.rxCpus : []);
+  const napiCpus = o.mode === "threaded" || o.mode === "busy-poll" ? o.rxCpus : null;
+  const rv = o.receiver;
+  const batch = o.batch ?? 64;
+  const hogs: HogSpec[] = [];
+  for (let cpu = 0; cpu < ncpu; cpu++)
+    for (let i = 0; i < backgroundOn(o, cpu); i++)
+      hogs.push({ kernel: "host", name: `other-${cpu}-${i}`, cpus: [cpu], startCpu: cpu });
+  return {
+    profile: o.profile,
+    seed: o.seed ?? 1,
+    kernels: [
+      { name: "host", cpus: ncpu, softirqPolicy: o.profile.softirqPolicy, fairClass: o.profile.fairClass },
+    ],
+    // the bench's flows: 198.18.0.1:<ephemeral> -> 198.18.0.2:(5001 + i), one socket and receiver each
+    flows: {
+      count: o.flows,
+      payloadBytes: o.size,
+      ratePps: 0,
+      src: { ip: "198.18.0.1", port: 40000, portStep: 0 },
+      dst: { ip: "198.18.0.2", port: 5001, portStep: 1 },
+      device: "nl-rx",
+      kernel: "host",
+      truesizeBytes: vethTruesize(udpFraming(o.size, f.mtu), f.skbOverheadBytes),
+    },
+    veths: [
+      {
+        kernel: "host",
+        dev: "nl-rx",
+        napi: {
+          mode: o.mode === "softirq" ? "softirq" : o.mode === "busy-poll" ? "busy-poll" : "threaded",
+          threadCpus: napiCpus,
+          threadCpu: napiCpus?.[0] ?? (o.rxCpus[0] as number),
+        },
+        rpsCpus: rps.length > 0 ? rps : null,
+      },
+    ],
+    receivers: {
+      name: "receiver",
+      cpus: o.rxCpus,
+      startCpus: o.rxCpus,
+      // sk_napi_id is the veth's NAPI (GRO set it; RPS keeps it), so busy polling polls the veth ring
+      recv:
+        !rv || (rv.kind === "blocking" && !rv.busyReadNs)
+          ? { kind: "netserver" }
+          : {
+              kind: rv.kind,
+              busyReadNs: rv.busyReadNs ?? 0,
+              preferBusyPoll: false,
+              busyPollBudget: rv.busyPollBudget ?? BUSY_POLL_BUDGET,
+            },
+    },
+    senders: [
+      {
+        kernel: "host",
+        name: "sender",
+        cpus: o.txCpus,
+        startCpu: o.txCpus[0] as number,
+        device: "nl-rx",
+        msgsPerCall: Math.ceil(batch / o.flows) * o.flows,
+        ratePps: o.ratePps ?? 0,
+      },
+    ],
+    hogs,
+  };
+}
+
 /** Simulate one bench cell. Deterministic for identical options and seed. */
 export function runBenchCell(o: BenchHostOptions): SimCell {
   validateBenchHost(o);
   const wallStart = performance.now();
-  const seed = o.seed ?? 1;
+  const spec = benchHostSpec(o);
+  const host = buildHost(spec);
+  const { q, flows, backlogs, hogs, receivers } = host;
+  const k = host.kernel("host");
   const f = o.profile.figures;
-  const ncpu = hostCpus(o);
-  const q = new EventQueue();
-  const rng = new Rng(seed);
-  const k = new Kernel(q, {
-    name: "host",
-    cpus: ncpu,
-    figures: f,
-    policy: o.profile.softirqPolicy,
-    fairClass: o.profile.fairClass,
-  });
-  const framing = udpFraming(o.size, f.mtu);
-
-  // the bench's flows: 198.18.0.1:<ephemeral> -> 198.18.0.2:(5001 + i), one socket and receiver each
-  const flows: Flow[] = [];
-  const hashKey = rng.nextU32();
-  const truesize = vethTruesize(framing, f.skbOverheadBytes);
-  for (let i = 0; i < o.flows; i++) {
-    const hash = hashInts(hashKey, [0xc6120001, 0xc6120002, 40000, 5001 + i]);
-    flows.push({
-      id: i,
-      framing,
-      rateDps: 0,
-      hash,
-      socket: new UdpSocket(i, f.rcvbufBytes, truesize),
-      residue: 0,
-    });
-  }
-
-  // the receiving side's stack: local after the veth's own NAPI, or behind RPS through the backlogs
-  const rps = o.rpsCpus ?? (o.mode === "softirq" ? o.rxCpus : []);
-  const local = new LocalStack(k, flows);
-  const behindRps = new LocalStack(k, flows, { gro: false });
-  const backlogs = k.cpus.map((cpu) => new Backlog(k, cpu, behindRps));
-  const rpsSink = rps.length > 0 ? new RpsSink(k, flows, rps, backlogs) : null;
-  const sink: FrameSink = rpsSink ?? local;
-  const veth = new VethRx(k, Math.round(f.vethRingSize ?? 256), sink);
-  const napi = new Napi(k, 1, "nl-rx-rx-0", veth, f.napiWeight);
-  veth.napi = napi;
-  const napiCpus = o.mode === "threaded" || o.mode === "busy-poll" ? o.rxCpus : null;
-  const napiMode: NapiMode =
-    o.mode === "softirq" ? "softirq" : o.mode === "busy-poll" ? "busy-poll" : "threaded";
-  let kthread: Task | null = null;
-  napiSetMode(napi, napiMode, (n) => {
-    const t = k.createTask(`napi/nl-rx-${n.id}`, "napi", { policy: "other", nice: 0 }, napiCpus, {
-      body: (task) => napiThreadBody(k, n, task),
-      preemptible: false,
-    });
-    t.cpu = napiCpus?.[0] ?? (o.rxCpus[0] as number);
-    kthread = t;
-    return t;
-  });
-
-  const receivers: Task[] = flows.map((fl, i) => {
-    const sock = fl.socket as UdpSocket;
-    const stack = rpsSink ? behindRps : local;
-    const t = k.createTask(`receiver-${i}`, "receiver", { policy: "other", nice: 0 }, o.rxCpus, {
-      body: (task) => {
-        const rv = o.receiver;
-        if (!rv || (rv.kind === "blocking" && !rv.busyReadNs))
-          return netserverBody(k, task, sock, stack, o.size);
-        // sk_napi_id is the veth's NAPI (GRO set it; RPS keeps it), so busy polling polls the veth ring
-        const s = {
-          napi,
-          busyNs: rv.busyReadNs ?? 0,
-          prefer: false,
-          budget: rv.busyPollBudget ?? BUSY_POLL_BUDGET,
-        };
-        return rv.kind === "nonblocking"
-          ? nonblockingReceiverBody(k, task, sock, stack, o.size, s)
-          : blockingReceiverBody(k, task, sock, stack, o.size, s);
-      },
-      preemptible: true,
-    });
-    t.cpu = o.rxCpus[i % o.rxCpus.length] as number;
-    return t;
-  });
-  const batch = o.batch ?? 64;
-  let senderBody: SenderBody | null = null;
-  const sender = k.createTask("sender", "sender", { policy: "other", nice: 0 }, o.txCpus, {
-    body: (task) => {
-      senderBody = new SenderBody(k, task, {
-        flows,
-        veth,
-        msgsPerCall: Math.ceil(batch / o.flows) * o.flows,
-        ratePps: o.ratePps ?? 0,
-      });
-      return senderBody;
-    },
-    preemptible: true,
-  });
-  sender.cpu = o.txCpus[0] as number;
-  const hogs: Task[] = [];
-  for (const cpu of k.cpus)
-    for (let i = 0; i < backgroundOn(o, cpu.id); i++) {
-      const t = k.createTask(`other-${cpu.id}-${i}`, "hog", { policy: "other", nice: 0 }, [cpu.id], {
-        body: () => hogBody(),
-        preemptible: true,
-      });
-      t.cpu = cpu.id;
-      hogs.push(t);
-    }
-
-  k.start();
-  for (const t of receivers) k.wake(t);
-  k.wake(sender);
-  for (const t of hogs) k.wake(t);
+  const seed = spec.seed;
+  const veth = (host.veths[0] as BuiltVeth).rx;
+  const napiCpus = (host.veths[0] as BuiltVeth).spec.napi.threadCpus ?? null;
+  const kthread = (host.veths[0] as BuiltVeth).napi.thread;
+  const senderOf = host.senders[0] as BuiltSender;
+  const sender = senderOf.task;
+  host.start();
   const warmup = o.warmupNs ?? Math.min(50_000_000, Math.round(o.durationNs / 4));
   q.runUntil(warmup);
 
   // the measurement window: differences of counters, as the bench's two snapshots
-  k.resetStats();
-  veth.resetStats();
-  for (const b of backlogs) b.resetStats();
-  const sentBase = (senderBody as SenderBody | null)?.sent ?? 0;
+  host.resetStats();
+  const sentBase = senderOf.body?.sent ?? 0;
   const recvBase = flows.map((fl) => fl.socket?.delivered ?? 0);
   const dropBase = flows.map((fl) => fl.socket?.drops ?? 0);
   const eventsBase = q.processed;
@@ -299,7 +268,7 @@ export function runBenchCell(o: BenchHostOptions): SimCell {
   for (const cpu of k.cpus) cpu.flush();
 
   const secs = o.durationNs / 1e9;
-  const sent = ((senderBody as SenderBody | null)?.sent ?? 0) - sentBase;
+  const sent = (senderOf.body?.sent ?? 0) - sentBase;
   let received = 0;
   let sockDrops = 0;
   flows.forEach((fl, i) => {
@@ -335,7 +304,6 @@ export function runBenchCell(o: BenchHostOptions): SimCell {
     waitPct: pct(ts.reduce((s, t) => s + t.waitNs, 0)),
   });
   const measuredCpus = new Set([...o.rxCpus, ...o.txCpus]);
-  const kt = kthread as Task | null;
   return {
     mode: o.mode,
     size: o.size,
@@ -357,7 +325,9 @@ export function runBenchCell(o: BenchHostOptions): SimCell {
     foreignPct: pct(hogs.reduce((s, t) => (measuredCpus.has(t.cpu) ? s + runNs(t) : s), 0)),
     receivers: taskTime(receivers, o.rxCpus),
     sender: taskTime([sender], o.txCpus),
-    napiKthread: kt ? { ...taskTime([kt], napiCpus), name: kt.name, slices: kt.slices } : null,
+    napiKthread: kthread
+      ? { ...taskTime([kthread], napiCpus), name: kthread.name, slices: kthread.slices }
+      : null,
     sim: {
       events: q.processed - eventsBase,
       wallMs: round1(performance.now() - wallStart),

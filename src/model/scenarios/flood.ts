@@ -7,26 +7,13 @@
 import { InputError } from "../../core/errors.js";
 import { checkCpusWithin } from "../../core/units.js";
 import { type NapiMode, type SchedPolicy, validateSchedPolicy } from "../../core/vocabulary.js";
-import {
-  BUSY_POLL_BUDGET,
-  blockingReceiverBody,
-  epollReceiverBody,
-  nonblockingReceiverBody,
-  RECEIVER_KINDS,
-  type ReceiverKind,
-} from "../kernel/busypoll.js";
-import { EventQueue } from "../kernel/events.js";
-import { Kernel } from "../kernel/kernel.js";
-import { Napi, napiSetMode, napiThreadBody } from "../kernel/napi.js";
-import { attachNapiKnobs } from "../kernel/napi-timer.js";
-import { RxQueue } from "../kernel/nic.js";
-import { busyPollReceiverBody, hogBody, netserverBody } from "../kernel/receivers.js";
-import { hashInts, Rng } from "../kernel/rng.js";
-import { Backlog, RpsSink } from "../kernel/rps.js";
+import { type BuiltNic, buildHost } from "../host/build.js";
+import type { HostSpec } from "../host/spec.js";
+import { BUSY_POLL_BUDGET, RECEIVER_KINDS, type ReceiverKind } from "../kernel/busypoll.js";
+import type { EventQueue } from "../kernel/events.js";
 import type { FairClass } from "../kernel/sched.js";
-import { type Flow, type FrameSink, LocalStack, UdpSocket } from "../kernel/socket.js";
-import type { Task, TaskKind } from "../kernel/task.js";
-import { threadIrqs } from "../kernel/threadirqs.js";
+import type { UdpSocket } from "../kernel/socket.js";
+import type { TaskKind } from "../kernel/task.js";
 import { lineRateDps, udpFraming } from "../kernel/wire.js";
 import { type Profile, requireHostPathFigures, type SoftirqPolicy } from "../profile.js";
 
@@ -253,127 +240,105 @@ function progressive(q: EventQueue, totalNs: number, onProgress?: (share: number
   };
 }
 
+/**
+ * The flood's host as data: one NIC eth0 with a queue per CPU (or --queues, IRQ i on CPU i or
+ * --irq-cpus), F flows from the wire hashed to the queues, one netserver per flow, the hogs.
+ */
+export function floodHostSpec(o: FloodOptions): HostSpec {
+  const f = o.profile.figures;
+  const cpus = o.cpus;
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const modes = usesModeOptions(o) ? modesConfig(o) : null;
+  const busy = o.busyReadNs ?? 0;
+  const nq = o.queues ?? cpus;
+  return {
+    profile: o.profile,
+    seed: o.seed ?? 1,
+    kernels: [
+      {
+        name: "host",
+        cpus,
+        softirqPolicy: o.softirqPolicy ?? o.profile.softirqPolicy,
+        fairClass: o.fairClass ?? o.profile.fairClass,
+      },
+    ],
+    flows: {
+      count: o.flows,
+      payloadBytes: o.size,
+      ratePps: Math.min(o.ratePps, lineRateDps(udpFraming(o.size, f.mtu), f.wireBitsPerSecond)),
+      src: { ip: "198.18.0.1", port: 10000, portStep: 1 },
+      dst: { ip: "198.18.0.2", port: 20000, portStep: 1 },
+      device: "eth0",
+      kernel: "host",
+    },
+    nics: [
+      {
+        kernel: "host",
+        dev: "eth0",
+        queues: range(nq).map((i) => ({
+          irqCpu: o.irqCpus ? (o.irqCpus[i % o.irqCpus.length] as number) : i % cpus,
+          threadCpu: i % cpus,
+        })),
+        napi: { mode: o.mode, threadPolicy: o.napiPolicy, threadCpus: o.napiCpus ?? null },
+        rpsCpus: o.rpsCpus ?? null,
+        ...(modes?.threadirqs ? { threadirqs: { policy: o.irqThreadPolicy } } : {}),
+        ...(modes &&
+        (modes.preferBusyPoll || modes.deferHardIrqs || modes.groFlushTimeoutNs || modes.irqSuspendTimeoutNs)
+          ? {
+              knobs: {
+                deferHardIrqs: modes.deferHardIrqs,
+                groFlushTimeoutNs: modes.groFlushTimeoutNs,
+                irqSuspendTimeoutNs: modes.irqSuspendTimeoutNs,
+              },
+            }
+          : {}),
+      },
+    ],
+    receivers: {
+      name: "netserver",
+      policy: o.receiverPolicy,
+      cpus: o.receiverCpus ?? null,
+      startCpus: o.receiverCpus ?? range(cpus),
+      recv: modes
+        ? {
+            kind: modes.receiver,
+            busyReadNs: modes.busyReadNs,
+            preferBusyPoll: modes.preferBusyPoll,
+            busyPollBudget: modes.busyPollBudget,
+          }
+        : busy > 0
+          ? { kind: "busy-read", busyReadNs: busy }
+          : { kind: "netserver" },
+    },
+    hogs: range(o.hogs ?? 0).map((i) => ({
+      kernel: "host",
+      name: `hog-${i}`,
+      cpus: o.hogCpus ?? null,
+      startCpu: o.hogCpus?.[i % o.hogCpus.length] ?? i % cpus,
+    })),
+  };
+}
+
 /** Build and run one flood simulation. Deterministic for identical options and seed. */
 export function runFlood(o: FloodOptions): FloodResult {
   validateFlood(o);
   const wallStart = performance.now();
-  const seed = o.seed ?? 1;
-  const policy = o.softirqPolicy ?? o.profile.softirqPolicy;
-  const f = o.profile.figures;
-  const q = new EventQueue();
-  const rng = new Rng(seed);
-  const k = new Kernel(q, {
-    name: "host",
-    cpus: o.cpus,
-    figures: f,
-    policy,
-    fairClass: o.fairClass ?? o.profile.fairClass,
-  });
-  const framing = udpFraming(o.size, f.mtu);
-  const offeredPps = Math.min(o.ratePps, lineRateDps(framing, f.wireBitsPerSecond));
-
-  const flows: Flow[] = [];
-  // behind RPS, the stack after GRO runs in the target CPU's process_backlog
+  const spec = floodHostSpec(o);
+  const host = buildHost(spec);
+  const { q, flows, stack, backlogs } = host;
+  const k = host.kernel("host");
+  const { queues, napis, irqThreads } = host.nics[0] as BuiltNic;
+  const seed = spec.seed;
+  const policy = k.policy;
+  const offeredPps = spec.flows.ratePps;
   const rps = o.rpsCpus ?? null;
-  const stack = rps ? new LocalStack(k, flows, { gro: false }) : new LocalStack(k, flows);
-  const backlogs = rps ? k.cpus.map((cpu) => new Backlog(k, cpu, stack)) : [];
-  const rxSink: FrameSink = rps ? new RpsSink(k, flows, rps, backlogs) : stack;
-  const truesize = framing.frags * (f.skbOverheadBytes + f.rxBufferBytes);
-  const hashKey = rng.nextU32();
-  for (let i = 0; i < o.flows; i++) {
-    const sock = new UdpSocket(i, f.rcvbufBytes, truesize);
-    // 198.18.0.1:(10000+i) -> 198.18.0.2:(20000+i)
-    const hash = hashInts(hashKey, [0xc6120001, 0xc6120002, 10000 + i, 20000 + i]);
-    flows.push({ id: i, framing, rateDps: offeredPps / o.flows, hash, socket: sock, residue: 0 });
-  }
-
-  const nq = o.queues ?? o.cpus;
-  const queues: RxQueue[] = [];
-  const napis: Napi[] = [];
-  for (let i = 0; i < nq; i++) {
-    const irqCpu = o.irqCpus ? (o.irqCpus[i % o.irqCpus.length] as number) : i % o.cpus;
-    const rxq = new RxQueue(k, i, f.ringSize, irqCpu, rxSink);
-    const napi = new Napi(k, i + 1, `eth0-rx-${i}`, rxq, f.napiWeight);
-    rxq.napi = napi;
-    queues.push(rxq);
-    napis.push(napi);
-  }
-  for (const fl of flows) (queues[fl.hash % nq] as RxQueue).addSource(fl, rng.next());
-
-  const makeThread = (n: Napi): Task => {
-    const t = k.createTask(
-      `napi/eth0-${n.id}`,
-      "napi",
-      o.napiPolicy ?? { policy: "other", nice: 0 },
-      o.napiCpus ?? null,
-      {
-        body: (task) => napiThreadBody(k, n, task),
-        preemptible: false,
-      },
-    );
-    t.cpu = (n.id - 1) % o.cpus;
-    return t;
-  };
-  for (const n of napis) napiSetMode(n, o.mode, makeThread);
   const modes = usesModeOptions(o) ? modesConfig(o) : null;
-  const irqThreads = modes?.threadirqs
-    ? threadIrqs(k, queues, { dev: "eth0", policy: o.irqThreadPolicy })
-    : [];
-  if (
-    modes &&
-    (modes.preferBusyPoll || modes.deferHardIrqs || modes.groFlushTimeoutNs || modes.irqSuspendTimeoutNs)
-  )
-    for (const n of napis) attachNapiKnobs(n, modes);
-
-  const receivers: Task[] = [];
-  flows.forEach((fl, i) => {
-    const sock = fl.socket as UdpSocket;
-    const napi = napis[fl.hash % nq] as Napi;
-    const busy = o.busyReadNs ?? 0;
-    const t = k.createTask(
-      `netserver-${i}`,
-      "receiver",
-      o.receiverPolicy ?? { policy: "other", nice: 0 },
-      o.receiverCpus ?? null,
-      {
-        body: (task) =>
-          modes !== null
-            ? receiverBody(k, task, sock, stack, o.size, modes, napi)
-            : busy > 0
-              ? busyPollReceiverBody(k, task, sock, stack, o.size, napi, busy)
-              : netserverBody(k, task, sock, stack, o.size),
-        preemptible: true,
-      },
-    );
-    t.cpu = o.receiverCpus?.[i % o.receiverCpus.length] ?? i % o.cpus;
-    receivers.push(t);
-  });
-  const hogs: Task[] = [];
-  for (let i = 0; i < (o.hogs ?? 0); i++) {
-    const t = k.createTask(`hog-${i}`, "hog", { policy: "other", nice: 0 }, o.hogCpus ?? null, {
-      body: () => hogBody(),
-      preemptible: true,
-    });
-    t.cpu = o.hogCpus?.[i % o.hogCpus.length] ?? i % o.cpus;
-    hogs.push(t);
-  }
-
-  k.start();
-  for (const t of [...receivers, ...hogs]) k.wake(t);
-  for (const rxq of queues) rxq.armIrq();
+  host.start();
 
   const warmup = o.warmupNs ?? Math.min(50_000_000, Math.round(o.durationNs / 4));
   const runUntil = progressive(q, warmup + o.durationNs, o.onProgress);
   runUntil(warmup);
-  k.resetStats();
-  for (const b of backlogs) b.resetStats();
-  for (const rxq of queues) rxq.resetStats();
-  for (const n of napis) {
-    n.polls = 0;
-    n.packets = 0;
-    n.tun?.resetStats();
-  }
-  for (const it of irqThreads) it.runs = 0;
+  host.resetStats();
   const sockBase = flows.map((fl) => ({ d: fl.socket?.delivered ?? 0, x: fl.socket?.drops ?? 0 }));
   const latency = stack.latency;
   latency.reset();
@@ -457,7 +422,7 @@ export function runFlood(o: FloodOptions): FloodResult {
       mode: n.mode,
       polls: n.polls,
       packets: n.packets,
-      irqs: (queues[i] as RxQueue).irqs,
+      irqs: (queues[i] as (typeof queues)[number]).irqs,
     })),
     latency: {
       p50Us: round2(latency.quantile(0.5) / 1000),
@@ -497,23 +462,6 @@ export function runFlood(o: FloodOptions): FloodResult {
 export const LATENCY_QUANTILES = [
   0.001, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1,
 ] as const;
-
-/** The receiver body of the modes family: blocking (netserver when not busy polling), non-blocking or epoll. */
-function receiverBody(
-  k: Kernel,
-  task: Task,
-  sock: UdpSocket,
-  stack: LocalStack,
-  payload: number,
-  m: ModesConfig,
-  napi: Napi,
-) {
-  const s = { napi, busyNs: m.busyReadNs, prefer: m.preferBusyPoll, budget: m.busyPollBudget };
-  if (m.receiver === "nonblocking") return nonblockingReceiverBody(k, task, sock, stack, payload, s);
-  if (m.receiver === "epoll") return epollReceiverBody(k, task, sock, stack, payload, s);
-  if (m.busyReadNs > 0) return blockingReceiverBody(k, task, sock, stack, payload, s);
-  return netserverBody(k, task, sock, stack, payload);
-}
 
 function round2(x: number): number {
   return Math.round(x * 100) / 100;

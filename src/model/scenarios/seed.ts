@@ -6,23 +6,8 @@
  * everywhere), guest threaded, both threaded. One cell = one payload size x flow count x config.
  */
 import { InputError } from "../../core/errors.js";
-import type { NapiMode } from "../../core/vocabulary.js";
-import { EventQueue } from "../kernel/events.js";
-import {
-  attachVcpu,
-  ForwardToTun,
-  TunQueue,
-  VirtioRxQueue,
-  vcpuBody,
-  vhostBody,
-} from "../kernel/hypervisor.js";
-import { Kernel } from "../kernel/kernel.js";
-import { Napi, napiSetMode, napiThreadBody } from "../kernel/napi.js";
-import { RxQueue } from "../kernel/nic.js";
-import { netserverBody } from "../kernel/receivers.js";
-import { hashInts, Rng } from "../kernel/rng.js";
-import { type Flow, LocalStack, UdpSocket } from "../kernel/socket.js";
-import type { Task } from "../kernel/task.js";
+import { type BuiltHypervisor, type BuiltNic, buildHost } from "../host/build.js";
+import type { HostSpec } from "../host/spec.js";
 import { lineRateDps, udpFraming } from "../kernel/wire.js";
 import { type Profile, requireHvFigures } from "../profile.js";
 
@@ -71,106 +56,74 @@ export function validateSeedCell(o: SeedCellOptions): void {
     throw new InputError(`invalid flow count ${o.flows}: must be 1 to 10000`);
 }
 
+/**
+ * The seed's host as data: the hypervisor (hostCpus CPUs, a NIC with hostRxQueues queues, IRQ i
+ * on CPU i) forwarding into a tun, vhost-net and one vCPU; the guest (one virtual CPU) with its
+ * virtio-net NAPI and one netserver per flow. The config sets the host's and the guest's NAPI mode.
+ */
+export function seedHostSpec(o: SeedCellOptions): HostSpec {
+  const p = o.profile;
+  const hv = requireHvFigures(p);
+  const kernel = (name: string, cpus: number) => ({
+    name,
+    cpus,
+    softirqPolicy: p.softirqPolicy,
+    fairClass: p.fairClass,
+  });
+  const nq = Math.max(1, Math.round(hv.hostRxQueues));
+  return {
+    profile: p,
+    seed: o.seed ?? 1,
+    kernels: [kernel("host", hv.hostCpus), { ...kernel("guest", 1), virtual: true }],
+    flows: {
+      count: o.flows,
+      payloadBytes: o.size,
+      ratePps: senderRateDps(p, o.size, o.flows),
+      // 'sdfn': source and destination address plus both L4 ports
+      src: { ip: "198.18.0.1", port: 30000, portStep: 1 },
+      dst: { ip: "198.18.1.2", port: 12865, portStep: 1 },
+      device: "eth0",
+      kernel: "guest",
+    },
+    nics: [
+      {
+        kernel: "host",
+        dev: "eth0",
+        queues: Array.from({ length: nq }, (_, i) => ({ irqCpu: i % hv.hostCpus })),
+        napi: { mode: o.config === "bothThreaded" ? "threaded" : "softirq" },
+        deliver: "tun",
+      },
+    ],
+    hypervisor: {
+      host: "host",
+      guest: "guest",
+      tunQueueLen: hv.tunQueueLen,
+      virtioRingSize: hv.virtioRingSize,
+      dev: "virtio0",
+      napi: { mode: o.config === "vanilla" ? "softirq" : "threaded" },
+      vhostCpu: 1 % hv.hostCpus,
+      vcpuCpu: 2 % hv.hostCpus,
+    },
+    receivers: { name: "netserver", cpus: null, recv: { kind: "netserver" } },
+  };
+}
+
 /** Run one cell of the seed's table. Deterministic for identical options. */
 export function runSeedCell(o: SeedCellOptions): SeedCellResult {
   validateSeedCell(o);
-  const p = o.profile;
-  const f = p.figures;
-  const hv = requireHvFigures(p);
-  const q = new EventQueue();
-  const rng = new Rng(o.seed ?? 1);
-  const policy = p.softirqPolicy;
-  const host = new Kernel(q, { name: "host", cpus: hv.hostCpus, figures: f, policy, fairClass: p.fairClass });
-  const guest = new Kernel(q, {
-    name: "guest",
-    cpus: 1,
-    figures: f,
-    policy,
-    fairClass: p.fairClass,
-    virtual: true,
-  });
-
-  const framing = udpFraming(o.size, f.mtu);
-  const offered = senderRateDps(p, o.size, o.flows);
-  const flows: Flow[] = [];
-  const guestStack = new LocalStack(guest, flows);
-  const truesize = framing.frags * (f.skbOverheadBytes + f.rxBufferBytes);
-  const key = rng.nextU32();
-  for (let i = 0; i < o.flows; i++) {
-    // 'sdfn': source and destination address plus both L4 ports
-    const hash = hashInts(key, [0xc6120001, 0xc6120102, 30000 + i, 12865 + i]);
-    const sock = new UdpSocket(i, f.rcvbufBytes, truesize);
-    flows.push({ id: i, framing, rateDps: offered / o.flows, hash, socket: sock, residue: 0 });
-  }
-
-  // host: NIC queues -> forward -> tun
-  const tun = new TunQueue(hv.tunQueueLen);
-  const sink = new ForwardToTun(host, tun);
-  const nq = Math.max(1, Math.round(hv.hostRxQueues));
-  const queues: RxQueue[] = [];
-  const hostNapis: Napi[] = [];
-  for (let i = 0; i < nq; i++) {
-    const rxq = new RxQueue(host, i, f.ringSize, i % hv.hostCpus, sink);
-    const napi = new Napi(host, i + 1, `eth0-rx-${i}`, rxq, f.napiWeight);
-    rxq.napi = napi;
-    queues.push(rxq);
-    hostNapis.push(napi);
-  }
-  for (const fl of flows) (queues[fl.hash % nq] as RxQueue).addSource(fl, rng.next());
-
-  // guest: virtio-net rx queue and its NAPI
-  const vq = new VirtioRxQueue(guest, host, guestStack, flows, hv.virtioRingSize);
-  const guestNapi = new Napi(guest, 1, "virtio0-rx-0", vq, f.napiWeight);
-  vq.napi = guestNapi;
-
-  const threadFor =
-    (k: Kernel, dev: string) =>
-    (n: Napi): Task =>
-      k.createTask(`napi/${dev}-${n.id}`, "napi", { policy: "other", nice: 0 }, null, {
-        body: (t) => napiThreadBody(k, n, t),
-        preemptible: false,
-      });
-  const hostMode: NapiMode = o.config === "bothThreaded" ? "threaded" : "softirq";
-  const guestMode: NapiMode = o.config === "vanilla" ? "softirq" : "threaded";
-  for (const n of hostNapis) napiSetMode(n, hostMode, threadFor(host, "eth0"));
-  napiSetMode(guestNapi, guestMode, threadFor(guest, "virtio0"));
-
-  // host threads: vhost worker and the vCPU (both unpinned fair tasks, as QEMU starts them)
-  const vhost = host.createTask("vhost-net", "vhost", { policy: "other", nice: 0 }, null, {
-    body: (t) => vhostBody(host, t, tun, vq, flows),
-    preemptible: false,
-  });
-  vhost.cpu = 1 % hv.hostCpus;
-  const guestCpu = guest.cpus[0];
-  if (!guestCpu) throw new Error("guest has no CPU");
-  const vcpu = host.createTask("vcpu0", "vcpu", { policy: "other", nice: 0 }, null, {
-    body: () => vcpuBody(host, guestCpu),
-    preemptible: true,
-  });
-  vcpu.cpu = 2 % hv.hostCpus;
-  attachVcpu(host, vcpu, guestCpu);
-
-  // guest: one netserver per flow
-  const receivers: Task[] = flows.map((fl, i) =>
-    guest.createTask(`netserver-${i}`, "receiver", { policy: "other", nice: 0 }, null, {
-      body: (t) => netserverBody(guest, t, fl.socket as UdpSocket, guestStack, o.size),
-      preemptible: true,
-    }),
-  );
-
-  host.start();
-  guest.start();
-  for (const t of receivers) guest.wake(t);
-  host.wake(vhost); // it runs once, finds the tun ring empty and waits on it
-  host.wake(vcpu); // boots the guest, which starts its netservers and halts
-  for (const rxq of queues) rxq.armIrq();
+  const h = buildHost(seedHostSpec(o));
+  const { q, flows, framing } = h;
+  const host = h.kernel("host");
+  const guest = h.kernel("guest");
+  const queues = (h.nics[0] as BuiltNic).queues;
+  const tun = (h.hypervisor as BuiltHypervisor).tun;
+  const offered = h.spec.flows.ratePps;
+  h.start();
 
   const warmup = o.warmupNs ?? 20e6;
   const duration = o.durationNs ?? 50e6;
   q.runUntil(warmup);
-  host.resetStats();
-  guest.resetStats();
-  for (const rxq of queues) rxq.resetStats();
+  h.resetStats();
   const tunBase = tun.drops;
   const base = flows.map((fl) => ({ d: fl.socket?.delivered ?? 0, x: fl.socket?.drops ?? 0 }));
   const e0 = q.processed;
