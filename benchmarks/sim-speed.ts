@@ -26,10 +26,10 @@ type SeedMod = typeof import("../src/model/scenarios/seed.js");
 
 const fromDist = process.argv.includes("--dist");
 const base = fromDist ? "../dist/model/" : "../src/model/";
-const { runFlood } = (await import(`${base}flood.js`)) as FloodMod;
+const { runFlood } = (await import(`${base}scenarios/flood.js`)) as FloodMod;
 const { loadProfile } = (await import(`${base}profile.js`)) as ProfileMod;
-const { runSeedCells } = (await import(`${base}reproduce.js`)) as ReproduceMod;
-const { SEED_CONFIGS } = (await import(`${base}seed.js`)) as SeedMod;
+const { runSeedCells } = (await import(`${base}scenarios/reproduce.js`)) as ReproduceMod;
+const { SEED_CONFIGS } = (await import(`${base}scenarios/seed.js`)) as SeedMod;
 
 const profile = loadProfile("default");
 const durationNs = Number(process.env.SIM_BENCH_NS ?? 1e9);
