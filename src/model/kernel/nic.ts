@@ -37,14 +37,19 @@ export class RxQueue implements NapiDriver {
   private whole = new Float64Array(4);
   /** Every source has the same rate (the usual case): rate * dt / 1e9 is computed once per look. */
   private uniformRate = true;
+  /** The largest acc over the sources (kept by sync and addSource: the next-arrival and landing shortcuts). */
+  private topAcc = 0;
   /** The most frames a source's datagram takes. */
   private maxFrags = 1;
   /** nextArrival() before the max with now, valid until the next sync that adds time (NaN: stale). */
   private nextAt = Number.NaN;
-  private byId: Flow[] = [];
+  // per flow id (sparse): frame bytes and frames per datagram of the sources, for bytesOf()
+  private bytesById = new Float64Array(0);
+  private fragsById = new Int32Array(0);
   private lastSync = 0;
   private irqEnabled = true;
-  private irqGen = 0;
+  /** The moderated interrupt's timer slot in the event queue (re-arming moves it). */
+  private readonly irqSlot: number;
   private lastIrqAt = Number.NEGATIVE_INFINITY;
   private batch = new Batch();
   private readonly irqAction = {
@@ -67,6 +72,7 @@ export class RxQueue implements NapiDriver {
     this.ringSize = ringSize;
     this.irqCpu = irqCpu;
     this.sink = sink;
+    this.irqSlot = k.q.newSlot(this);
   }
 
   /** Attach a constant-rate flow (its rate is read now); `phase` in [0,1) staggers flows so they do not arrive in lockstep. */
@@ -77,11 +83,22 @@ export class RxQueue implements NapiDriver {
     this.srcRate[i] = flow.rateDps;
     this.srcFrags[i] = flow.framing.frags;
     this.acc[i] = phase;
+    if (phase > this.topAcc) this.topAcc = phase;
     this.nSrc = i + 1;
     if (i > 0 && flow.rateDps !== this.srcRate[0]) this.uniformRate = false;
     if (flow.framing.frags > this.maxFrags) this.maxFrags = flow.framing.frags;
     this.nextAt = Number.NaN;
-    this.byId[flow.id] = flow;
+    if (flow.id >= this.fragsById.length) {
+      const cap = Math.max(flow.id + 1, this.fragsById.length * 2);
+      const bytes = new Float64Array(cap);
+      bytes.set(this.bytesById);
+      this.bytesById = bytes;
+      const frags = new Int32Array(cap);
+      frags.set(this.fragsById);
+      this.fragsById = frags;
+    }
+    this.bytesById[flow.id] = flow.framing.frameBytes;
+    this.fragsById[flow.id] = flow.framing.frags;
   }
 
   private growSources(): void {
@@ -110,6 +127,7 @@ export class RxQueue implements NapiDriver {
     const frags = this.srcFrags;
     const whole = this.whole;
     let wantFrames = 0;
+    let top = 0;
     if (this.uniformRate && n > 0) {
       const inc = ((rate[0] as number) * dt) / 1e9;
       // no source can bring more than floor(inc) + 2 datagrams (acc < 1, with a rounding margin):
@@ -119,18 +137,23 @@ export class RxQueue implements NapiDriver {
         for (let i = 0; i < n; i++) {
           const a = (acc[i] as number) + inc;
           const d = Math.floor(a);
-          acc[i] = a - d;
+          const r = a - d;
+          acc[i] = r;
+          if (r > top) top = r;
           if (d !== 0) {
             this.ring.push(ids[i] as number, d * (frags[i] as number), mid);
             this.arrived += d;
           }
         }
+        this.topAcc = top;
         return;
       }
       for (let i = 0; i < n; i++) {
         const a = (acc[i] as number) + inc;
         const d = Math.floor(a);
-        acc[i] = a - d;
+        const r = a - d;
+        acc[i] = r;
+        if (r > top) top = r;
         whole[i] = d;
         wantFrames += d * (frags[i] as number);
       }
@@ -138,11 +161,14 @@ export class RxQueue implements NapiDriver {
       for (let i = 0; i < n; i++) {
         const a = (acc[i] as number) + ((rate[i] as number) * dt) / 1e9;
         const d = Math.floor(a);
-        acc[i] = a - d;
+        const r = a - d;
+        acc[i] = r;
+        if (r > top) top = r;
         whole[i] = d;
         wantFrames += d * (frags[i] as number);
       }
     }
+    this.topAcc = top;
     if (wantFrames === 0) return;
     const free = this.ringSize - this.ring.length;
     const scale = wantFrames <= free ? 1 : free / wantFrames;
@@ -169,12 +195,9 @@ export class RxQueue implements NapiDriver {
       if (this.uniformRate && n > 0) {
         // one rate: the time to the next datagram falls as acc grows (every step below rounds
         // monotonically), so the source with the largest acc lands first: one division, not n
+        // (the largest acc is kept by sync)
         const r = rate[0] as number;
-        if (r > 0) {
-          let top = acc[0] as number;
-          for (let i = 1; i < n; i++) if ((acc[i] as number) > top) top = acc[i] as number;
-          best = this.lastSync + ((1 - top) * 1e9) / r;
-        }
+        if (r > 0) best = this.lastSync + ((1 - this.topAcc) * 1e9) / r;
       } else {
         for (let i = 0; i < n; i++) {
           const r = rate[i] as number;
@@ -196,12 +219,12 @@ export class RxQueue implements NapiDriver {
     const first = this.ring.length > 0 ? now : this.nextArrival(now);
     if (first === Number.POSITIVE_INFINITY) return;
     const at = Math.max(first, this.lastIrqAt + this.k.f.coalesceNs);
-    this.k.q.call(at, this, ++this.irqGen);
+    this.k.q.arm(this.irqSlot, at, 0);
   }
 
-  /** Event target: the moderated interrupt is due (unless re-armed or masked since). */
-  fire(gen: number): void {
-    if (gen === this.irqGen && this.irqEnabled) this.fireIrq();
+  /** Event target: the moderated interrupt is due (unless masked since). */
+  fire(_arg: number): void {
+    if (this.irqEnabled) this.fireIrq();
   }
 
   private fireIrq(): void {
@@ -293,7 +316,7 @@ export class RxQueue implements NapiDriver {
     const now = this.k.q.now;
     this.sync(now);
     b.clear();
-    this.ring.pop(this.pBudget - this.pDone, b.add);
+    this.ring.popInto(this.pBudget - this.pDone, b);
     const frames = b.frames;
     if (frames === 0) return -1;
     const own = frames * f.driverRxNs + this.bytesOf(b) * f.driverRxPerByteNs + this.sink.cost(b);
@@ -334,7 +357,7 @@ export class RxQueue implements NapiDriver {
     if (more > 0) {
       this.sync(this.k.q.now);
       b.clear();
-      this.ring.pop(more, b.add);
+      this.ring.popInto(more, b);
       const got = b.frames;
       const actual = got * f.driverRxNs + this.bytesOf(b) * f.driverRxPerByteNs + this.sink.cost(b);
       cost = Math.max(0, cost + actual - more * this.pPer); // settle the estimate in the next chunk
@@ -359,7 +382,10 @@ export class RxQueue implements NapiDriver {
     let frames = 0;
     if (this.uniformRate && n > 0) {
       const inc = ((rate[0] as number) * dt) / 1e9;
-      for (let i = 0; i < n; i++) frames += Math.floor((acc[i] as number) + inc) * (frags[i] as number);
+      // a float sum is monotonic in each term: when the source with the largest acc has not
+      // landed by t, none has
+      if (Math.floor(this.topAcc + inc) !== 0)
+        for (let i = 0; i < n; i++) frames += Math.floor((acc[i] as number) + inc) * (frags[i] as number);
     } else {
       for (let i = 0; i < n; i++)
         frames += Math.floor((acc[i] as number) + ((rate[i] as number) * dt) / 1e9) * (frags[i] as number);
@@ -377,16 +403,12 @@ export class RxQueue implements NapiDriver {
   private bytesOf(b: Batch): number {
     let bytes = 0;
     for (let i = 0; i < b.n; i++) {
-      const flow = this.flowById(b.flows[i] as number);
-      bytes += ((b.counts[i] as number) * flow.framing.frameBytes) / flow.framing.frags;
+      const id = b.flows[i] as number;
+      const frags = id < this.fragsById.length ? (this.fragsById[id] as number) : 0;
+      if (frags === 0) throw new Error(`flow ${id} is not a source of rx queue ${this.index}`);
+      bytes += ((b.counts[i] as number) * (this.bytesById[id] as number)) / frags;
     }
     return bytes;
-  }
-
-  private flowById(id: number): Flow {
-    const f = this.byId[id];
-    if (!f) throw new Error(`flow ${id} is not a source of rx queue ${this.index}`);
-    return f;
   }
 
   resetStats(): void {
