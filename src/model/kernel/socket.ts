@@ -169,7 +169,13 @@ export class LocalStack implements FrameSink {
       ns += d * (this.perDgramNs[id] as number);
       // sk_data_ready will wake a receiver blocked in recv(): charged here, done at delivery
       const sock = flow.socket;
-      if (d > 0 && sock !== null && sock.waiter !== null && sock.waiter.state === SLEEPING && sock.stamp !== stamp) {
+      if (
+        d > 0 &&
+        sock !== null &&
+        sock.waiter !== null &&
+        sock.waiter.state === SLEEPING &&
+        sock.stamp !== stamp
+      ) {
         sock.stamp = stamp;
         ns += f.wakeupNs;
       }
