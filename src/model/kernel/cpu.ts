@@ -85,8 +85,7 @@ export class Cpu {
   private softRemaining = 0;
   private exec = EXEC_IDLE;
   private execStart = 0;
-  /** The CPU's end-of-chunk timer slot in the event queue (one pending entry at most). */
-  private readonly endSlot: number;
+  private endGen = 0;
   private inDispatch = false;
   private again = false;
 
@@ -99,7 +98,6 @@ export class Cpu {
     this.fullPreempt = k.f.kernelPreempt !== 0;
     this.timerIrq.costNs = k.f.timerIrqNs;
     this.softCache = new SoftirqRun(k, this);
-    this.endSlot = k.q.newSlot(this);
     this.id = id;
     this.running = running;
     this.exec = running ? EXEC_IDLE : EXEC_PAUSED;
@@ -178,7 +176,7 @@ export class Cpu {
     this.running = on;
     if (!on) {
       this.exec = EXEC_PAUSED;
-      this.k.q.disarm(this.endSlot);
+      this.endGen++;
       return;
     }
     this.exec = EXEC_IDLE;
@@ -298,14 +296,13 @@ export class Cpu {
     }
     let until = remaining;
     if (task && task.classRank === 3) until = Math.min(until, Math.max(0, task.dlRuntime));
-    // the chunk's end replaces any end still pending (a chunk cut short by an interrupt, ...)
-    if (until === Number.POSITIVE_INFINITY) this.k.q.disarm(this.endSlot);
-    else this.k.q.arm(this.endSlot, this.k.q.now + until, 0);
+    if (until === Number.POSITIVE_INFINITY) return;
+    this.k.q.call(this.k.q.now + until, this, ++this.endGen);
   }
 
-  /** Event target: the chunk that was running ended (a superseded end was moved or removed). */
-  fire(_arg: number): void {
-    this.dispatch();
+  /** Event target: the chunk that was running ended (unless superseded since). */
+  fire(gen: number): void {
+    if (gen === this.endGen) this.dispatch();
   }
 
   /** Re-evaluate what runs on this CPU now (after a chunk ends or state changed). Re-entrant safe. */
@@ -327,10 +324,9 @@ export class Cpu {
 
   private step(): void {
     this.settle();
-    // the pending end of chunk (if any) is re-armed or removed by start() below
+    this.endGen++;
     if (!this.running) {
       this.exec = EXEC_PAUSED;
-      this.k.q.disarm(this.endSlot);
       return;
     }
     for (let guard = 0; ; guard++) {

@@ -49,7 +49,7 @@ export class RxQueue implements NapiDriver {
   private lastSync = 0;
   private irqEnabled = true;
   /** The moderated interrupt's timer slot in the event queue (re-arming moves it). */
-  private readonly irqSlot: number;
+  private irqGen = 0;
   private lastIrqAt = Number.NEGATIVE_INFINITY;
   private batch = new Batch();
   private readonly irqAction = {
@@ -72,7 +72,6 @@ export class RxQueue implements NapiDriver {
     this.ringSize = ringSize;
     this.irqCpu = irqCpu;
     this.sink = sink;
-    this.irqSlot = k.q.newSlot(this);
   }
 
   /** Attach a constant-rate flow (its rate is read now); `phase` in [0,1) staggers flows so they do not arrive in lockstep. */
@@ -219,12 +218,12 @@ export class RxQueue implements NapiDriver {
     const first = this.ring.length > 0 ? now : this.nextArrival(now);
     if (first === Number.POSITIVE_INFINITY) return;
     const at = Math.max(first, this.lastIrqAt + this.k.f.coalesceNs);
-    this.k.q.arm(this.irqSlot, at, 0);
+    this.k.q.call(at, this, ++this.irqGen);
   }
 
   /** Event target: the moderated interrupt is due (unless masked since). */
-  fire(_arg: number): void {
-    if (this.irqEnabled) this.fireIrq();
+  fire(gen: number): void {
+    if (gen === this.irqGen && this.irqEnabled) this.fireIrq();
   }
 
   private fireIrq(): void {
