@@ -39,8 +39,18 @@ export class RxQueue implements NapiDriver {
   private uniformRate = true;
   /** The largest acc over the sources (kept by sync and addSource: the next-arrival and landing shortcuts). */
   private topAcc = 0;
-  /** The most frames a source's datagram takes. */
+  /** The most frames a source's datagram takes, and all sources' frames per datagram together. */
   private maxFrags = 1;
+  private totalFrags = 0;
+  /**
+   * With a uniform rate: the sources ordered by acc, largest first, as a circle starting at
+   * orderHead. Adding the same increment keeps the order (a float sum is monotonic), and the
+   * sources that land once more than the others are a prefix of it and wrap to its end: one sync
+   * turns the circle, so the landing estimate visits only the sources that land.
+   */
+  private order = new Int32Array(4);
+  private orderHead = 0;
+  private orderOk = false;
   /** nextArrival() before the max with now, valid until the next sync that adds time (NaN: stale). */
   private nextAt = Number.NaN;
   // per flow id (sparse): frame bytes and frames per datagram of the sources, for bytesOf()
@@ -48,7 +58,6 @@ export class RxQueue implements NapiDriver {
   private fragsById = new Int32Array(0);
   private lastSync = 0;
   private irqEnabled = true;
-  /** The moderated interrupt's timer slot in the event queue (re-arming moves it). */
   private irqGen = 0;
   private lastIrqAt = Number.NEGATIVE_INFINITY;
   private batch = new Batch();
@@ -86,6 +95,8 @@ export class RxQueue implements NapiDriver {
     this.nSrc = i + 1;
     if (i > 0 && flow.rateDps !== this.srcRate[0]) this.uniformRate = false;
     if (flow.framing.frags > this.maxFrags) this.maxFrags = flow.framing.frags;
+    this.totalFrags += flow.framing.frags;
+    this.orderOk = false;
     this.nextAt = Number.NaN;
     if (flow.id >= this.fragsById.length) {
       const cap = Math.max(flow.id + 1, this.fragsById.length * 2);
@@ -111,6 +122,19 @@ export class RxQueue implements NapiDriver {
     this.srcFrags = grow(this.srcFrags, new Int32Array(cap));
     this.acc = grow(this.acc, new Float64Array(cap));
     this.whole = new Float64Array(cap);
+    this.order = new Int32Array(cap);
+  }
+
+  /** Sort the sources by acc, largest first (ties in any order: only the values matter). */
+  private buildOrder(): void {
+    const n = this.nSrc;
+    const acc = this.acc;
+    const idx = Array.from({ length: n }, (_, i) => i).sort(
+      (a, b) => (acc[b] as number) - (acc[a] as number),
+    );
+    for (let i = 0; i < n; i++) this.order[i] = idx[i] as number;
+    this.orderHead = 0;
+    this.orderOk = true;
   }
 
   /** Add the datagrams that arrived since the last look; drop whole datagrams that do not fit. */
@@ -129,9 +153,15 @@ export class RxQueue implements NapiDriver {
     let top = 0;
     if (this.uniformRate && n > 0) {
       const inc = ((rate[0] as number) * dt) / 1e9;
+      // every source lands base or base + 1 times (acc in [0, 1)); those landing base + 1 times
+      // lead the order and move to its end (anything else, impossible short of rounding at
+      // huge increments, rebuilds the order)
+      const base = Math.floor(inc);
+      let extra = 0;
+      let odd = false;
       // no source can bring more than floor(inc) + 2 datagrams (acc < 1, with a rounding margin):
       // when even that fits the ring nothing is dropped, and one pass adds what arrived
-      if ((Math.floor(inc) + 2) * n * this.maxFrags <= this.ringSize - this.ring.length) {
+      if ((base + 2) * n * this.maxFrags <= this.ringSize - this.ring.length) {
         const ids = this.srcId;
         for (let i = 0; i < n; i++) {
           const a = (acc[i] as number) + inc;
@@ -139,12 +169,17 @@ export class RxQueue implements NapiDriver {
           const r = a - d;
           acc[i] = r;
           if (r > top) top = r;
+          if (d !== base) {
+            if (d === base + 1) extra++;
+            else odd = true;
+          }
           if (d !== 0) {
             this.ring.push(ids[i] as number, d * (frags[i] as number), mid);
             this.arrived += d;
           }
         }
         this.topAcc = top;
+        this.turnOrder(extra, odd);
         return;
       }
       for (let i = 0; i < n; i++) {
@@ -153,9 +188,14 @@ export class RxQueue implements NapiDriver {
         const r = a - d;
         acc[i] = r;
         if (r > top) top = r;
+        if (d !== base) {
+          if (d === base + 1) extra++;
+          else odd = true;
+        }
         whole[i] = d;
         wantFrames += d * (frags[i] as number);
       }
+      this.turnOrder(extra, odd);
     } else {
       for (let i = 0; i < n; i++) {
         const a = (acc[i] as number) + ((rate[i] as number) * dt) / 1e9;
@@ -179,6 +219,15 @@ export class RxQueue implements NapiDriver {
       this.ring.push(ids[i] as number, ok * (frags[i] as number), mid);
       this.arrived += d;
       this.ringDrops += d - ok;
+    }
+  }
+
+  /** After a uniform-rate sync: the `extra` sources that landed once more move to the end of the order. */
+  private turnOrder(extra: number, odd: boolean): void {
+    if (odd) this.orderOk = false;
+    else if (extra !== 0 && this.orderOk) {
+      const h = this.orderHead + extra;
+      this.orderHead = h >= this.nSrc ? h - this.nSrc : h;
     }
   }
 
@@ -382,9 +431,22 @@ export class RxQueue implements NapiDriver {
     if (this.uniformRate && n > 0) {
       const inc = ((rate[0] as number) * dt) / 1e9;
       // a float sum is monotonic in each term: when the source with the largest acc has not
-      // landed by t, none has
-      if (Math.floor(this.topAcc + inc) !== 0)
-        for (let i = 0; i < n; i++) frames += Math.floor((acc[i] as number) + inc) * (frags[i] as number);
+      // landed by t, none has; otherwise every source lands at least base times, and the ones
+      // landing more are the first in acc order (the same integer sum as over every source)
+      if (Math.floor(this.topAcc + inc) !== 0) {
+        if (!this.orderOk) this.buildOrder();
+        const base = Math.floor(inc);
+        frames = base * this.totalFrags;
+        const order = this.order;
+        let p = this.orderHead;
+        for (let j = 0; j < n; j++) {
+          const i = order[p] as number;
+          const x = Math.floor((acc[i] as number) + inc) - base;
+          if (x <= 0) break;
+          frames += x * (frags[i] as number);
+          if (++p === n) p = 0;
+        }
+      }
     } else {
       for (let i = 0; i < n; i++)
         frames += Math.floor((acc[i] as number) + ((rate[i] as number) * dt) / 1e9) * (frags[i] as number);
