@@ -150,53 +150,43 @@ export class RxQueue implements NapiDriver {
     const frags = this.srcFrags;
     const whole = this.whole;
     let wantFrames = 0;
-    let top = 0;
     if (this.uniformRate && n > 0) {
       const inc = ((rate[0] as number) * dt) / 1e9;
-      // every source lands base or base + 1 times (acc in [0, 1)); those landing base + 1 times
-      // lead the order and move to its end (anything else, impossible short of rounding at
-      // huge increments, rebuilds the order)
+      // every source lands base or base + 1 times (acc in [0, 1), and a float sum is monotonic):
+      // those landing base + 1 times lead the acc order and move to its end. The most any source
+      // lands is what the largest acc gives; beyond base + 1 (rounding at huge increments only)
+      // the order is rebuilt.
       const base = Math.floor(inc);
-      let extra = 0;
-      let odd = false;
+      const odd = Math.floor(this.topAcc + inc) > base + 1;
+      let landed = 0;
       // no source can bring more than floor(inc) + 2 datagrams (acc < 1, with a rounding margin):
       // when even that fits the ring nothing is dropped, and one pass adds what arrived
       if ((base + 2) * n * this.maxFrags <= this.ringSize - this.ring.length) {
         const ids = this.srcId;
+        const before = this.arrived;
         for (let i = 0; i < n; i++) {
           const a = (acc[i] as number) + inc;
           const d = Math.floor(a);
-          const r = a - d;
-          acc[i] = r;
-          if (r > top) top = r;
-          if (d !== base) {
-            if (d === base + 1) extra++;
-            else odd = true;
-          }
+          acc[i] = a - d;
           if (d !== 0) {
             this.ring.push(ids[i] as number, d * (frags[i] as number), mid);
             this.arrived += d;
           }
         }
-        this.topAcc = top;
-        this.turnOrder(extra, odd);
+        this.turnOrder(this.arrived - before - base * n, odd);
         return;
       }
       for (let i = 0; i < n; i++) {
         const a = (acc[i] as number) + inc;
         const d = Math.floor(a);
-        const r = a - d;
-        acc[i] = r;
-        if (r > top) top = r;
-        if (d !== base) {
-          if (d === base + 1) extra++;
-          else odd = true;
-        }
+        acc[i] = a - d;
         whole[i] = d;
+        landed += d;
         wantFrames += d * (frags[i] as number);
       }
-      this.turnOrder(extra, odd);
+      this.turnOrder(landed - base * n, odd);
     } else {
+      let top = 0;
       for (let i = 0; i < n; i++) {
         const a = (acc[i] as number) + ((rate[i] as number) * dt) / 1e9;
         const d = Math.floor(a);
@@ -206,8 +196,8 @@ export class RxQueue implements NapiDriver {
         whole[i] = d;
         wantFrames += d * (frags[i] as number);
       }
+      this.topAcc = top;
     }
-    this.topAcc = top;
     if (wantFrames === 0) return;
     const free = this.ringSize - this.ring.length;
     const scale = wantFrames <= free ? 1 : free / wantFrames;
@@ -222,13 +212,17 @@ export class RxQueue implements NapiDriver {
     }
   }
 
-  /** After a uniform-rate sync: the `extra` sources that landed once more move to the end of the order. */
+  /**
+   * After a uniform-rate sync: the `extra` sources that landed once more than the others move to
+   * the end of the order (or the order is built afresh); the largest acc is then its head's.
+   */
   private turnOrder(extra: number, odd: boolean): void {
-    if (odd) this.orderOk = false;
-    else if (extra !== 0 && this.orderOk) {
+    if (odd || !this.orderOk) this.buildOrder();
+    else if (extra !== 0) {
       const h = this.orderHead + extra;
       this.orderHead = h >= this.nSrc ? h - this.nSrc : h;
     }
+    this.topAcc = this.acc[this.order[this.orderHead] as number] as number;
   }
 
   /** When the next datagram from any source lands in the ring. */
