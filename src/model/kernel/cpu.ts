@@ -398,7 +398,7 @@ export class Cpu {
       if (c.inGuest) {
         c.inGuest = false; // the guest halted: back in the host vCPU thread
       }
-      const v = (c.next ?? c.startBody())();
+      const v = (c.body ?? c.startBody()).step();
       if (v >= 0) {
         c.remaining = Math.round(v);
       } else if (v === SLEEP) {
