@@ -142,7 +142,8 @@ export class Kernel {
     const queued = this.load.perCpu;
     const busy = this.load.busy;
     if (t.allowedOn(prev) && busy[prev] === 0 && queued[prev] === 0) return prev;
-    for (let i = 1; i < n; i++) {
+    // no CPU idle: the scan below would find none
+    for (let i = 1; i < n && this.load.idle > 0; i++) {
       let c = prev + i;
       if (c >= n) c -= n;
       if (busy[c] === 0 && queued[c] === 0 && t.allowedOn(c)) return c;

@@ -34,9 +34,12 @@ export class RqLoad {
   queued = 0;
   readonly perCpu: Int32Array;
   readonly busy: Uint8Array;
+  /** CPUs with nothing current and nothing queued (idle_cpu()): when none, a wake-up need not look. */
+  idle: number;
   constructor(cpus: number) {
     this.perCpu = new Int32Array(Math.max(1, cpus));
     this.busy = new Uint8Array(Math.max(1, cpus));
+    this.idle = Math.max(1, cpus);
   }
 }
 
@@ -68,19 +71,25 @@ export class RunQueue {
   }
 
   private queuedUp(): void {
-    this.load.queued++;
-    this.load.perCpu[this.cpu] = ++this.nQ;
+    const load = this.load;
+    load.queued++;
+    if (this.nQ === 0 && this.curr === null) load.idle--;
+    load.perCpu[this.cpu] = ++this.nQ;
   }
 
   private queuedDown(): void {
-    this.load.queued--;
-    this.load.perCpu[this.cpu] = --this.nQ;
+    const load = this.load;
+    load.queued--;
+    load.perCpu[this.cpu] = --this.nQ;
+    if (this.nQ === 0 && this.curr === null) load.idle++;
   }
 
   /** Set the running task (rq->curr), or null when the CPU goes idle. */
   setCurr(t: Task | null): void {
+    const load = this.load;
+    if (this.nQ === 0 && (this.curr === null) !== (t === null)) load.idle += t === null ? 1 : -1;
     this.curr = t;
-    this.load.busy[this.cpu] = t === null ? 0 : 1;
+    load.busy[this.cpu] = t === null ? 0 : 1;
   }
 
   /** The scheduler tunables this run queue uses (after update_sysctl scaling). */
