@@ -88,7 +88,8 @@ export class UdpSocket {
   enqueue(flow: number, n: number, t: number): number {
     let accepted = 0;
     if (this.rmemAlloc <= this.rcvbuf) {
-      accepted = Math.min(n, Math.floor((this.rcvbuf - this.rmemAlloc) / this.truesize) + 1);
+      // one datagram (the usual run) always fits under the limit: no division
+      accepted = n === 1 ? 1 : Math.min(n, Math.floor((this.rcvbuf - this.rmemAlloc) / this.truesize) + 1);
     }
     this.rmemAlloc += accepted * this.truesize;
     this.queue.push(flow, accepted, t);
