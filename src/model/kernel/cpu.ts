@@ -398,7 +398,7 @@ export class Cpu {
       if (c.inGuest) {
         c.inGuest = false; // the guest halted: back in the host vCPU thread
       }
-      const v = (c.next ?? c.startBody())();
+      const v = (c.body ?? c.startBody()).step();
       if (v >= 0) {
         c.remaining = Math.round(v);
       } else if (v === SLEEP) {
@@ -448,14 +448,14 @@ export class Cpu {
     if (prev) {
       if (prev.state === RUNNING) this.rq.putPrev(prev, now);
       prev.onCpu = false;
-      this.rq.curr = null;
+      this.rq.setCurr(null);
     }
     let next = this.rq.pickNext();
     if (next === null && this.k.newidleBalance(this)) next = this.rq.pickNext();
     if (next) {
       next.onCpu = true;
       next.cpu = this.id;
-      this.rq.curr = next;
+      this.rq.setCurr(next);
       next.waitNs += now - next.enqueuedAt;
       if (next !== prev) {
         next.slices++;

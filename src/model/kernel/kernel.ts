@@ -7,7 +7,7 @@ import type { SchedPolicy } from "../../core/vocabulary.js";
 import type { Figures, SoftirqPolicy } from "../profile.js";
 import { Cpu } from "./cpu.js";
 import type { EventQueue } from "./events.js";
-import type { FairClass } from "./sched.js";
+import { type FairClass, RqLoad } from "./sched.js";
 import { ksoftirqdBody } from "./softirq.js";
 import { type Body, RUNNING, SLEEPING, Task, type TaskKind } from "./task.js";
 
@@ -34,8 +34,8 @@ export class Kernel {
   readonly tasks: Task[] = [];
   /** force_irqthreads() (the threadirqs boot option): irq_exit wakes ksoftirqd instead of running softirqs (threadirqs.ts). */
   forceIrqThreads = false;
-  /** Tasks queued on this kernel's run queues, all CPUs together (kept by the run queues). */
-  readonly load = { queued: 0 };
+  /** Tasks queued on this kernel's run queues, all CPUs together and per CPU (kept by the run queues). */
+  readonly load: RqLoad;
   private nextTaskId = 1;
   private ticks = 0;
 
@@ -49,6 +49,7 @@ export class Kernel {
     this.fairClass = o.fairClass ?? "eevdf";
     this.tickNs = Math.round(1e9 / o.figures.hz);
     this.sysctlFactor = 1 + Math.floor(Math.log2(Math.min(Math.max(1, o.cpus), 8)));
+    this.load = new RqLoad(o.cpus);
     this.cpus = [];
     for (let i = 0; i < o.cpus; i++) this.cpus.push(new Cpu(this, i, !o.virtual));
     for (const cpu of this.cpus) {
@@ -137,10 +138,15 @@ export class Kernel {
   selectCpu(t: Task): number {
     const n = this.cpus.length;
     const prev = t.cpu < n ? t.cpu : 0;
-    if (t.allowedOn(prev) && (this.cpus[prev] as Cpu).isIdle()) return prev;
-    for (let i = 1; i < n; i++) {
-      const c = (prev + i) % n;
-      if (t.allowedOn(c) && (this.cpus[c] as Cpu).isIdle()) return c;
+    // idle_cpu(): nothing current and nothing queued, read from the run queues' shared arrays
+    const queued = this.load.perCpu;
+    const busy = this.load.busy;
+    if (t.allowedOn(prev) && busy[prev] === 0 && queued[prev] === 0) return prev;
+    // no CPU idle: the scan below would find none
+    for (let i = 1; i < n && this.load.idle > 0; i++) {
+      let c = prev + i;
+      if (c >= n) c -= n;
+      if (busy[c] === 0 && queued[c] === 0 && t.allowedOn(c)) return c;
     }
     if (t.allowedOn(prev)) return prev;
     for (let c = 0; c < n; c++) if (t.allowedOn(c)) return c;
@@ -150,11 +156,19 @@ export class Kernel {
   /** sched_balance_newidle(): an idle CPU pulls a waiting task it may run from the busiest CPU. */
   newidleBalance(cpu: Cpu): boolean {
     // nothing queued on any other CPU: nothing to pull (the scan below would find no busiest)
-    if (this.load.queued - cpu.rq.nrQueued === 0) return false;
+    const queued = this.load.perCpu;
+    if (this.load.queued - (queued[cpu.id] as number) === 0) return false;
+    // the first CPU (in order) with the most queued tasks, over the shared per-CPU counts
     let busiest: Cpu | null = null;
-    for (const other of this.cpus) {
-      if (other === cpu || !other.running || other.rq.nrQueued === 0) continue;
-      if (busiest === null || other.rq.nrQueued > busiest.rq.nrQueued) busiest = other;
+    let most = 0;
+    const n = this.cpus.length;
+    for (let i = 0; i < n; i++) {
+      const nq = queued[i] as number;
+      if (nq <= most || i === cpu.id) continue;
+      const other = this.cpus[i] as Cpu;
+      if (!other.running) continue;
+      busiest = other;
+      most = nq;
     }
     if (!busiest) return false;
     const t = busiest.rq.firstMovable(cpu.id, false);

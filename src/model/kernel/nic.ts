@@ -37,11 +37,25 @@ export class RxQueue implements NapiDriver {
   private whole = new Float64Array(4);
   /** Every source has the same rate (the usual case): rate * dt / 1e9 is computed once per look. */
   private uniformRate = true;
-  /** The most frames a source's datagram takes. */
+  /** The largest acc over the sources (kept by sync and addSource: the next-arrival and landing shortcuts). */
+  private topAcc = 0;
+  /** The most frames a source's datagram takes, and all sources' frames per datagram together. */
   private maxFrags = 1;
+  private totalFrags = 0;
+  /**
+   * With a uniform rate: the sources ordered by acc, largest first, as a circle starting at
+   * orderHead. Adding the same increment keeps the order (a float sum is monotonic), and the
+   * sources that land once more than the others are a prefix of it and wrap to its end: one sync
+   * turns the circle, so the landing estimate visits only the sources that land.
+   */
+  private order = new Int32Array(4);
+  private orderHead = 0;
+  private orderOk = false;
   /** nextArrival() before the max with now, valid until the next sync that adds time (NaN: stale). */
   private nextAt = Number.NaN;
-  private byId: Flow[] = [];
+  // per flow id (sparse): frame bytes and frames per datagram of the sources, for bytesOf()
+  private bytesById = new Float64Array(0);
+  private fragsById = new Int32Array(0);
   private lastSync = 0;
   private irqEnabled = true;
   private irqGen = 0;
@@ -77,11 +91,24 @@ export class RxQueue implements NapiDriver {
     this.srcRate[i] = flow.rateDps;
     this.srcFrags[i] = flow.framing.frags;
     this.acc[i] = phase;
+    if (phase > this.topAcc) this.topAcc = phase;
     this.nSrc = i + 1;
     if (i > 0 && flow.rateDps !== this.srcRate[0]) this.uniformRate = false;
     if (flow.framing.frags > this.maxFrags) this.maxFrags = flow.framing.frags;
+    this.totalFrags += flow.framing.frags;
+    this.orderOk = false;
     this.nextAt = Number.NaN;
-    this.byId[flow.id] = flow;
+    if (flow.id >= this.fragsById.length) {
+      const cap = Math.max(flow.id + 1, this.fragsById.length * 2);
+      const bytes = new Float64Array(cap);
+      bytes.set(this.bytesById);
+      this.bytesById = bytes;
+      const frags = new Int32Array(cap);
+      frags.set(this.fragsById);
+      this.fragsById = frags;
+    }
+    this.bytesById[flow.id] = flow.framing.frameBytes;
+    this.fragsById[flow.id] = flow.framing.frags;
   }
 
   private growSources(): void {
@@ -95,6 +122,19 @@ export class RxQueue implements NapiDriver {
     this.srcFrags = grow(this.srcFrags, new Int32Array(cap));
     this.acc = grow(this.acc, new Float64Array(cap));
     this.whole = new Float64Array(cap);
+    this.order = new Int32Array(cap);
+  }
+
+  /** Sort the sources by acc, largest first (ties in any order: only the values matter). */
+  private buildOrder(): void {
+    const n = this.nSrc;
+    const acc = this.acc;
+    const idx = Array.from({ length: n }, (_, i) => i).sort(
+      (a, b) => (acc[b] as number) - (acc[a] as number),
+    );
+    for (let i = 0; i < n; i++) this.order[i] = idx[i] as number;
+    this.orderHead = 0;
+    this.orderOk = true;
   }
 
   /** Add the datagrams that arrived since the last look; drop whole datagrams that do not fit. */
@@ -112,10 +152,18 @@ export class RxQueue implements NapiDriver {
     let wantFrames = 0;
     if (this.uniformRate && n > 0) {
       const inc = ((rate[0] as number) * dt) / 1e9;
+      // every source lands base or base + 1 times (acc in [0, 1), and a float sum is monotonic):
+      // those landing base + 1 times lead the acc order and move to its end. The most any source
+      // lands is what the largest acc gives; beyond base + 1 (rounding at huge increments only)
+      // the order is rebuilt.
+      const base = Math.floor(inc);
+      const odd = Math.floor(this.topAcc + inc) > base + 1;
+      let landed = 0;
       // no source can bring more than floor(inc) + 2 datagrams (acc < 1, with a rounding margin):
       // when even that fits the ring nothing is dropped, and one pass adds what arrived
-      if ((Math.floor(inc) + 2) * n * this.maxFrags <= this.ringSize - this.ring.length) {
+      if ((base + 2) * n * this.maxFrags <= this.ringSize - this.ring.length) {
         const ids = this.srcId;
+        const before = this.arrived;
         for (let i = 0; i < n; i++) {
           const a = (acc[i] as number) + inc;
           const d = Math.floor(a);
@@ -125,6 +173,7 @@ export class RxQueue implements NapiDriver {
             this.arrived += d;
           }
         }
+        this.turnOrder(this.arrived - before - base * n, odd);
         return;
       }
       for (let i = 0; i < n; i++) {
@@ -132,16 +181,22 @@ export class RxQueue implements NapiDriver {
         const d = Math.floor(a);
         acc[i] = a - d;
         whole[i] = d;
+        landed += d;
         wantFrames += d * (frags[i] as number);
       }
+      this.turnOrder(landed - base * n, odd);
     } else {
+      let top = 0;
       for (let i = 0; i < n; i++) {
         const a = (acc[i] as number) + ((rate[i] as number) * dt) / 1e9;
         const d = Math.floor(a);
-        acc[i] = a - d;
+        const r = a - d;
+        acc[i] = r;
+        if (r > top) top = r;
         whole[i] = d;
         wantFrames += d * (frags[i] as number);
       }
+      this.topAcc = top;
     }
     if (wantFrames === 0) return;
     const free = this.ringSize - this.ring.length;
@@ -157,6 +212,19 @@ export class RxQueue implements NapiDriver {
     }
   }
 
+  /**
+   * After a uniform-rate sync: the `extra` sources that landed once more than the others move to
+   * the end of the order (or the order is built afresh); the largest acc is then its head's.
+   */
+  private turnOrder(extra: number, odd: boolean): void {
+    if (odd || !this.orderOk) this.buildOrder();
+    else if (extra !== 0) {
+      const h = this.orderHead + extra;
+      this.orderHead = h >= this.nSrc ? h - this.nSrc : h;
+    }
+    this.topAcc = this.acc[this.order[this.orderHead] as number] as number;
+  }
+
   /** When the next datagram from any source lands in the ring. */
   nextArrival(now: number): number {
     let best = this.nextAt;
@@ -169,12 +237,9 @@ export class RxQueue implements NapiDriver {
       if (this.uniformRate && n > 0) {
         // one rate: the time to the next datagram falls as acc grows (every step below rounds
         // monotonically), so the source with the largest acc lands first: one division, not n
+        // (the largest acc is kept by sync)
         const r = rate[0] as number;
-        if (r > 0) {
-          let top = acc[0] as number;
-          for (let i = 1; i < n; i++) if ((acc[i] as number) > top) top = acc[i] as number;
-          best = this.lastSync + ((1 - top) * 1e9) / r;
-        }
+        if (r > 0) best = this.lastSync + ((1 - this.topAcc) * 1e9) / r;
       } else {
         for (let i = 0; i < n; i++) {
           const r = rate[i] as number;
@@ -199,7 +264,7 @@ export class RxQueue implements NapiDriver {
     this.k.q.call(at, this, ++this.irqGen);
   }
 
-  /** Event target: the moderated interrupt is due (unless re-armed or masked since). */
+  /** Event target: the moderated interrupt is due (unless masked since). */
   fire(gen: number): void {
     if (gen === this.irqGen && this.irqEnabled) this.fireIrq();
   }
@@ -293,7 +358,7 @@ export class RxQueue implements NapiDriver {
     const now = this.k.q.now;
     this.sync(now);
     b.clear();
-    this.ring.pop(this.pBudget - this.pDone, b.add);
+    this.ring.popInto(this.pBudget - this.pDone, b);
     const frames = b.frames;
     if (frames === 0) return -1;
     const own = frames * f.driverRxNs + this.bytesOf(b) * f.driverRxPerByteNs + this.sink.cost(b);
@@ -334,7 +399,7 @@ export class RxQueue implements NapiDriver {
     if (more > 0) {
       this.sync(this.k.q.now);
       b.clear();
-      this.ring.pop(more, b.add);
+      this.ring.popInto(more, b);
       const got = b.frames;
       const actual = got * f.driverRxNs + this.bytesOf(b) * f.driverRxPerByteNs + this.sink.cost(b);
       cost = Math.max(0, cost + actual - more * this.pPer); // settle the estimate in the next chunk
@@ -359,7 +424,23 @@ export class RxQueue implements NapiDriver {
     let frames = 0;
     if (this.uniformRate && n > 0) {
       const inc = ((rate[0] as number) * dt) / 1e9;
-      for (let i = 0; i < n; i++) frames += Math.floor((acc[i] as number) + inc) * (frags[i] as number);
+      // a float sum is monotonic in each term: when the source with the largest acc has not
+      // landed by t, none has; otherwise every source lands at least base times, and the ones
+      // landing more are the first in acc order (the same integer sum as over every source)
+      if (Math.floor(this.topAcc + inc) !== 0) {
+        if (!this.orderOk) this.buildOrder();
+        const base = Math.floor(inc);
+        frames = base * this.totalFrags;
+        const order = this.order;
+        let p = this.orderHead;
+        for (let j = 0; j < n; j++) {
+          const i = order[p] as number;
+          const x = Math.floor((acc[i] as number) + inc) - base;
+          if (x <= 0) break;
+          frames += x * (frags[i] as number);
+          if (++p === n) p = 0;
+        }
+      }
     } else {
       for (let i = 0; i < n; i++)
         frames += Math.floor((acc[i] as number) + ((rate[i] as number) * dt) / 1e9) * (frags[i] as number);
@@ -377,16 +458,12 @@ export class RxQueue implements NapiDriver {
   private bytesOf(b: Batch): number {
     let bytes = 0;
     for (let i = 0; i < b.n; i++) {
-      const flow = this.flowById(b.flows[i] as number);
-      bytes += ((b.counts[i] as number) * flow.framing.frameBytes) / flow.framing.frags;
+      const id = b.flows[i] as number;
+      const frags = id < this.fragsById.length ? (this.fragsById[id] as number) : 0;
+      if (frags === 0) throw new Error(`flow ${id} is not a source of rx queue ${this.index}`);
+      bytes += ((b.counts[i] as number) * (this.bytesById[id] as number)) / frags;
     }
     return bytes;
-  }
-
-  private flowById(id: number): Flow {
-    const f = this.byId[id];
-    if (!f) throw new Error(`flow ${id} is not a source of rx queue ${this.index}`);
-    return f;
   }
 
   resetStats(): void {

@@ -25,6 +25,24 @@ export type FairClass = "eevdf" | "cfs";
 
 const NICE_0_LOAD = 1024;
 
+/**
+ * What a kernel's run queues share, so that load balancing and select_task_rq can look at every
+ * CPU without visiting its objects: tasks queued over all CPUs, and per CPU the tasks queued and
+ * whether a task is current (typed arrays: a scan of 32 CPUs is then a few dozen loads).
+ */
+export class RqLoad {
+  queued = 0;
+  readonly perCpu: Int32Array;
+  readonly busy: Uint8Array;
+  /** CPUs with nothing current and nothing queued (idle_cpu()): when none, a wake-up need not look. */
+  idle: number;
+  constructor(cpus: number) {
+    this.perCpu = new Int32Array(Math.max(1, cpus));
+    this.busy = new Uint8Array(Math.max(1, cpus));
+    this.idle = Math.max(1, cpus);
+  }
+}
+
 export class RunQueue {
   readonly cpu: number;
   private readonly p: SchedParams;
@@ -42,12 +60,36 @@ export class RunQueue {
   private rtSeq = new Map<Task, number>();
 
   /** Queued tasks over all run queues of the kernel (shared), so an idle balance can skip the scan. */
-  readonly load: { queued: number };
+  readonly load: RqLoad;
+  /** Tasks queued here (not the current one), kept as a count: read on every balance and wake-up. */
+  private nQ = 0;
 
-  constructor(cpu: number, p: SchedParams, load: { queued: number } = { queued: 0 }) {
+  constructor(cpu: number, p: SchedParams, load: RqLoad = new RqLoad(cpu + 1)) {
     this.cpu = cpu;
     this.p = p;
     this.load = load;
+  }
+
+  private queuedUp(): void {
+    const load = this.load;
+    load.queued++;
+    if (this.nQ === 0 && this.curr === null) load.idle--;
+    load.perCpu[this.cpu] = ++this.nQ;
+  }
+
+  private queuedDown(): void {
+    const load = this.load;
+    load.queued--;
+    load.perCpu[this.cpu] = --this.nQ;
+    if (this.nQ === 0 && this.curr === null) load.idle++;
+  }
+
+  /** Set the running task (rq->curr), or null when the CPU goes idle. */
+  setCurr(t: Task | null): void {
+    const load = this.load;
+    if (this.nQ === 0 && (this.curr === null) !== (t === null)) load.idle += t === null ? 1 : -1;
+    this.curr = t;
+    load.busy[this.cpu] = t === null ? 0 : 1;
   }
 
   /** The scheduler tunables this run queue uses (after update_sysctl scaling). */
@@ -57,11 +99,11 @@ export class RunQueue {
 
   /** Tasks queued plus the running one (rq->nr_running). */
   get nrRunning(): number {
-    return this.fair.size + this.rt.length + this.dl.length + (this.curr ? 1 : 0);
+    return this.nQ + (this.curr ? 1 : 0);
   }
 
   get nrQueued(): number {
-    return this.fair.size + this.rt.length + this.dl.length;
+    return this.nQ;
   }
 
   /** Queued tasks (not running), for load balancing. */
@@ -183,14 +225,14 @@ export class RunQueue {
 
   private addFair(t: Task): void {
     this.fair.insert(t);
-    this.load.queued++;
+    this.queuedUp();
     this.sumW += t.weight;
     this.sumWV += t.weight * t.vruntime;
   }
 
   private removeFair(t: Task): void {
     if (!this.fair.remove(t)) return;
-    this.load.queued--;
+    this.queuedDown();
     this.sumW -= t.weight;
     this.sumWV -= t.weight * t.vruntime;
     if (this.fair.size === 0) {
@@ -244,11 +286,11 @@ export class RunQueue {
       this.addFair(t);
     } else if (t.classRank === 2) {
       this.rt.push(t);
-      this.load.queued++;
+      this.queuedUp();
       this.rtSeq.set(t, this.seq++);
     } else {
       this.dl.push(t);
-      this.load.queued++;
+      this.queuedUp();
     }
   }
 
@@ -258,8 +300,8 @@ export class RunQueue {
     t.queued = false;
     if (t.classRank === 1) this.removeFair(t);
     else if (t.classRank === 2) {
-      if (removeAt(this.rt, t)) this.load.queued--;
-    } else if (removeAt(this.dl, t)) this.load.queued--;
+      if (removeAt(this.rt, t)) this.queuedDown();
+    } else if (removeAt(this.dl, t)) this.queuedDown();
   }
 
   /** The current task blocks: account it and save its lag (dequeue_entity with DEQUEUE_SLEEP). */
@@ -278,12 +320,12 @@ export class RunQueue {
     if (t.classRank === 1) this.addFair(t);
     else if (t.classRank === 2) {
       this.rt.push(t);
-      this.load.queued++;
+      this.queuedUp();
       if (t.policy.policy === "rr" && t.rtLeft <= 0) this.rtSeq.set(t, this.seq++);
       else if (!this.rtSeq.has(t)) this.rtSeq.set(t, this.seq++);
     } else if (!t.dlThrottled) {
       this.dl.push(t);
-      this.load.queued++;
+      this.queuedUp();
     } else t.queued = false;
   }
 

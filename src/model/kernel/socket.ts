@@ -88,7 +88,8 @@ export class UdpSocket {
   enqueue(flow: number, n: number, t: number): number {
     let accepted = 0;
     if (this.rmemAlloc <= this.rcvbuf) {
-      accepted = Math.min(n, Math.floor((this.rcvbuf - this.rmemAlloc) / this.truesize) + 1);
+      // one datagram (the usual run) always fits under the limit: no division
+      accepted = n === 1 ? 1 : Math.min(n, Math.floor((this.rcvbuf - this.rmemAlloc) / this.truesize) + 1);
     }
     this.rmemAlloc += accepted * this.truesize;
     this.queue.push(flow, accepted, t);
@@ -125,26 +126,57 @@ export class LocalStack implements FrameSink {
   }
 
   private stamp = 0;
+  // Per-flow constants of cost(), by flow id (built on first use and when new flows appear): the
+  // stack's cost per frame (GRO, ip_rcv, ip_defrag) and per datagram (udp_rcv, copy-free checksum
+  // bytes, enqueue), and the frames per datagram. Each is the same expression as written inline
+  // before, so every sum comes out bit for bit as it did.
+  private perFrameNs = new Float64Array(0);
+  private perDgramNs = new Float64Array(0);
+  private fragsOf = new Int32Array(0);
+
+  private buildConstants(): void {
+    const f = this.k.f;
+    const n = this.flows.length;
+    this.perFrameNs = new Float64Array(n);
+    this.perDgramNs = new Float64Array(n);
+    this.fragsOf = new Int32Array(n);
+    for (let id = 0; id < n; id++) {
+      const fr = (this.flows[id] as Flow).framing;
+      this.perFrameNs[id] = (this.gro ? f.groNs : 0) + f.ipRcvNs + (fr.frags > 1 ? f.ipDefragNs : 0);
+      this.perDgramNs[id] = f.udpRcvNs + f.udpPerByteNs * fr.payload + f.sockEnqueueNs;
+      this.fragsOf[id] = fr.frags;
+    }
+  }
 
   cost(b: Batch): number {
     const f = this.k.f;
     let ns = 0;
     const stamp = ++this.stamp;
+    const ids = b.flows;
+    const counts = b.counts;
     for (let i = 0; i < b.n; i++) {
-      const flow = this.flows[b.flows[i] as number] as Flow;
-      const frames = b.counts[i] as number;
-      const fr = flow.framing;
+      const id = ids[i] as number;
+      if (id >= this.fragsOf.length) this.buildConstants();
+      const flow = this.flows[id] as Flow;
+      const frames = counts[i] as number;
+      const frags = this.fragsOf[id] as number;
       // napi_gro_receive + ip_rcv per frame; ip_defrag for each fragment of a fragmented datagram
-      ns += frames * ((this.gro ? f.groNs : 0) + f.ipRcvNs + (fr.frags > 1 ? f.ipDefragNs : 0));
+      ns += frames * (this.perFrameNs[id] as number);
       const total = flow.residue + frames;
-      const d = Math.floor(total / fr.frags);
-      flow.residue = total - d * fr.frags;
+      const d = Math.floor(total / frags);
+      flow.residue = total - d * frags;
       b.datagrams[i] = d;
       // udp_rcv: socket lookup and checksum; __udp_enqueue_schedule_skb
-      ns += d * (f.udpRcvNs + f.udpPerByteNs * fr.payload + f.sockEnqueueNs);
+      ns += d * (this.perDgramNs[id] as number);
       // sk_data_ready will wake a receiver blocked in recv(): charged here, done at delivery
       const sock = flow.socket;
-      if (d > 0 && sock && sock.waiter && sock.waiter.state === SLEEPING && sock.stamp !== stamp) {
+      if (
+        d > 0 &&
+        sock !== null &&
+        sock.waiter !== null &&
+        sock.waiter.state === SLEEPING &&
+        sock.stamp !== stamp
+      ) {
         sock.stamp = stamp;
         ns += f.wakeupNs;
       }

@@ -22,6 +22,15 @@ export interface StepBody {
   step(): number;
 }
 export type Body = Generator<number, void, void> | StepBody;
+
+/** A generator body stepped like a state machine. */
+class GeneratorBody implements StepBody {
+  constructor(private readonly g: Generator<number, void, void>) {}
+  step(): number {
+    const r = this.g.next();
+    return r.done ? SLEEP : r.value;
+  }
+}
 export const TASK_KINDS = [
   "ksoftirqd",
   "napi",
@@ -74,8 +83,8 @@ export class Task {
   /** Depth of softirq processing run from this task's local_bh_enable (in_serving_softirq()). */
   softirqCtx = 0;
 
-  /** The body's step function, made on first run (one monomorphic call in Cpu.step for every body). */
-  next: (() => number) | null = null;
+  /** The body as a state machine, made on first run (a generator body is wrapped in one). */
+  body: StepBody | null = null;
   makeBody: (t: Task) => Body;
   /** ns left of the chunk in progress (0 = ask the body for the next step). */
   remaining = 0;
@@ -159,18 +168,12 @@ export class Task {
     return this.policy.policy === "fifo" || this.policy.policy === "rr" ? this.policy.priority : 0;
   }
 
-  /** Create the body and its step function (a generator's return counts as SLEEP). */
-  startBody(): () => number {
+  /** Create the body (a generator's return counts as SLEEP). */
+  startBody(): StepBody {
     const b = this.makeBody(this);
-    let next: () => number;
-    if ("step" in b) next = b.step.bind(b);
-    else
-      next = () => {
-        const r = b.next();
-        return r.done ? SLEEP : r.value;
-      };
-    this.next = next;
-    return next;
+    const body = "step" in b ? b : new GeneratorBody(b);
+    this.body = body;
+    return body;
   }
 
   allowedOn(cpu: number): boolean {
