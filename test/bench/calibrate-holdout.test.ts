@@ -12,7 +12,7 @@ import { runCli } from "../support/cli.js";
  * A bench result made by the model itself from a known host (the veth-host profile with some
  * figures moved): calibrate must find a profile that predicts the cells it did not see.
  */
-function syntheticResult(sizes = [64, 512, 1400], background = 0): BenchResult {
+function syntheticResult(sizes = [64, 512, 1400], otherWork: number[] = []): BenchResult {
   const truth = loadProfile("veth-host");
   const f = truth.figures;
   truth.figures = { ...f, sendPerDatagramNs: 900, recvSyscallNs: 1200, groNs: 90, ipRcvNs: 200 };
@@ -20,7 +20,7 @@ function syntheticResult(sizes = [64, 512, 1400], background = 0): BenchResult {
   for (const mode of ["softirq", "threaded"] as BenchHostMode[])
     for (const size of sizes) {
       const s = runBenchCell({
-        background,
+        otherWork,
         profile: truth,
         mode,
         size,
@@ -112,17 +112,27 @@ describe("napilab calibrate --holdout-sizes (a result the model made from a know
 });
 
 describe("napilab calibrate on a busy host (a model-made result with other work on the CPUs)", () => {
-  it("finds the number of background tasks the result was made with", () => {
+  it("replays the other work the bench measured on each CPU in the cells it disturbed", () => {
     const dir = mkdtempSync(join(tmpdir(), "napilab-cal-bg-"));
     const from = join(dir, "bench.json");
-    writeFileSync(from, JSON.stringify(syntheticResult([64, 1400], 3)));
-    // biome-ignore format: option/value pairs
-    const r = runCli(["calibrate", "--from", from, "--out", join(dir, "p.json"), "--sim-duration", "40ms",
-      "--max-evaluations", "12", "--json"]);
-    assert.equal(r.code, 0, r.stderr);
-    const cal = JSON.parse(r.stdout);
-    assert.equal(cal.background.fitted, true);
-    assert.ok(Math.abs(cal.background.tasksPerCpu - 3) <= 1, `fitted ${cal.background.tasksPerCpu}`);
+    writeFileSync(from, JSON.stringify(syntheticResult([64, 1400], [30, 25])));
+    const run = (extra: string[]) => {
+      // biome-ignore format: option/value pairs
+      const r = runCli(["calibrate", "--from", from, "--out", join(dir, "p.json"), "--sim-duration", "40ms",
+        "--max-evaluations", "4", ...extra, "--json"]);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    const cal = run([]);
+    assert.equal(cal.otherWork, "measured");
+    assert.ok(cal.cells.every((c: { disturbed: boolean }) => c.disturbed));
     assert.ok(cal.fit.mapePercent < 15, `fit MAPE ${cal.fit.mapePercent}%`);
+    // taking the busy cells for a quiet host (no other work: --background 0) predicts them worse
+    const quiet = run(["--background", "0"]);
+    assert.equal(quiet.otherWork, "background");
+    assert.ok(
+      quiet.fit.mapePercent > cal.fit.mapePercent + 5,
+      `${quiet.fit.mapePercent}% vs ${cal.fit.mapePercent}%`,
+    );
   });
 });

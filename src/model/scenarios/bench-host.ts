@@ -13,14 +13,16 @@
 import { InputError } from "../../core/errors.js";
 import { checkCpusWithin } from "../../core/units.js";
 import type { NapiMode } from "../../core/vocabulary.js";
+import { applyGroupShares } from "../kernel/autogroup.js";
 import { BUSY_POLL_BUDGET, blockingReceiverBody, nonblockingReceiverBody } from "../kernel/busypoll.js";
 import { EventQueue } from "../kernel/events.js";
 import { Kernel } from "../kernel/kernel.js";
 import { Napi, napiSetMode, napiThreadBody } from "../kernel/napi.js";
-import { hogBody, netserverBody } from "../kernel/receivers.js";
+import { dutyBody, hogBody, netserverBody } from "../kernel/receivers.js";
 import { hashInts, Rng } from "../kernel/rng.js";
 import { Backlog, RpsSink } from "../kernel/rps.js";
 import { SenderBody } from "../kernel/sender.js";
+import { SkbDeferList } from "../kernel/skbfree.js";
 import { type Flow, type FrameSink, LocalStack, UdpSocket } from "../kernel/socket.js";
 import type { Task } from "../kernel/task.js";
 import { VethRx } from "../kernel/veth.js";
@@ -43,6 +45,8 @@ export interface BenchHostOptions {
   cpus?: number;
   /** sendmmsg batch (the bench's --batch, default 64). */
   batch?: number;
+  /** The bench's generator (its result's options.sender): AF_PACKET frames (default) or a UDP socket. */
+  generator?: "packet" | "udp";
   /** The bench's --rate: datagrams per second to pace the sender to; 0 = flood. */
   ratePps?: number;
   /** rps_cpus of the receiving veth's rx queue (default: the rx CPUs in softirq mode, none otherwise, as the bench sets it). */
@@ -57,6 +61,12 @@ export interface BenchHostOptions {
    * measured cells say the host was busy (OTHER%).
    */
   background?: number | number[];
+  /**
+   * Other work measured on the host while the cell ran (a bench cell's per-CPU OTHER share), in
+   * percent of each CPU (index = CPU): replayed by one task per CPU, in a session of its own, that
+   * wants that share of every few ms. Default: none.
+   */
+  otherWork?: number[];
   /**
    * The bench's receiver variant (--receiver, --busy-read, --busy-poll-budget): blocking recv()
    * (netserver's, the default) or non-blocking recv() spinning on EAGAIN, with SO_BUSY_POLL
@@ -134,6 +144,8 @@ export function validateBenchHost(o: BenchHostOptions): void {
   for (const bg of bgs)
     if (!Number.isInteger(bg) || bg < 0 || bg > 64)
       throw new InputError(`--background must be 0 to 64 tasks per CPU, got ${bg}`);
+  for (const w of o.otherWork ?? [])
+    if (!(w >= 0 && w <= 100)) throw new InputError(`other work must be 0 to 100% of a CPU, got ${w}`);
   if (!Number.isInteger(o.durationNs) || o.durationNs <= 0 || o.durationNs > 60e9)
     throw new InputError("--duration must be positive and at most 60s of simulated time");
   if (o.receiver) {
@@ -214,6 +226,13 @@ export function runBenchCell(o: BenchHostOptions): SimCell {
   const rpsSink = rps.length > 0 ? new RpsSink(k, flows, rps, backlogs) : null;
   const sink: FrameSink = rpsSink ?? local;
   const veth = new VethRx(k, Math.round(f.vethRingSize ?? 256), sink);
+  // the sender's skbs go back to its CPU when read (skb_attempt_defer_free); flushed there in NET_RX
+  const deferLists = k.cpus.map((cpu) => new SkbDeferList(k, cpu));
+  veth.deferLists = deferLists;
+  backlogs.forEach((b, i) => {
+    b.deferList = deferLists[i] as SkbDeferList;
+  });
+  for (const fl of flows) (fl.socket as UdpSocket).freeTo = deferLists[o.txCpus[0] as number] as SkbDeferList;
   const napi = new Napi(k, 1, "nl-rx-rx-0", veth, f.napiWeight);
   veth.napi = napi;
   const napiCpus = o.mode === "threaded" || o.mode === "busy-poll" ? o.rxCpus : null;
@@ -263,6 +282,7 @@ export function runBenchCell(o: BenchHostOptions): SimCell {
         veth,
         msgsPerCall: Math.ceil(batch / o.flows) * o.flows,
         ratePps: o.ratePps ?? 0,
+        cutOnDrop: (o.generator ?? "packet") === "packet",
       });
       return senderBody;
     },
@@ -270,6 +290,17 @@ export function runBenchCell(o: BenchHostOptions): SimCell {
   });
   sender.cpu = o.txCpus[0] as number;
   const hogs: Task[] = [];
+  (o.otherWork ?? []).forEach((pctOfCpu, cpu) => {
+    if (!(pctOfCpu > 0) || cpu >= ncpu) return;
+    // the measured share is a given, not something to compete for: the replay runs at nice -20 so
+    // that it gets it whatever the bench's tasks want
+    const t = k.createTask(`other-${cpu}`, "hog", { policy: "other", nice: -20 }, [cpu], {
+      body: (task) => dutyBody(k, task, pctOfCpu / 100),
+      preemptible: true,
+    });
+    t.cpu = cpu;
+    hogs.push(t);
+  });
   for (const cpu of k.cpus)
     for (let i = 0; i < backgroundOn(o, cpu.id); i++) {
       const t = k.createTask(`other-${cpu.id}-${i}`, "hog", { policy: "other", nice: 0 }, [cpu.id], {
@@ -280,6 +311,8 @@ export function runBenchCell(o: BenchHostOptions): SimCell {
       hogs.push(t);
     }
 
+  // autogroup: the bench's threads are one process in one session, the NAPI kthread is not
+  if ((f.autogroup ?? 0) > 0) applyGroupShares([sender, ...receivers]);
   k.start();
   for (const t of receivers) k.wake(t);
   k.wake(sender);
@@ -291,6 +324,7 @@ export function runBenchCell(o: BenchHostOptions): SimCell {
   k.resetStats();
   veth.resetStats();
   for (const b of backlogs) b.resetStats();
+  for (const d of deferLists) d.resetStats();
   const sentBase = (senderBody as SenderBody | null)?.sent ?? 0;
   const recvBase = flows.map((fl) => fl.socket?.delivered ?? 0);
   const dropBase = flows.map((fl) => fl.socket?.drops ?? 0);
