@@ -9,11 +9,11 @@ import { type BenchHostMode, runBenchCell } from "../../src/model/scenarios/benc
 import { runCli } from "../support/cli.js";
 
 /**
- * A bench result made by the model itself from a known host (the veth-host profile with some
+ * A bench result made by the model itself from a known host (the veth-host-prior profile with some
  * figures moved): calibrate must find a profile that predicts the cells it did not see.
  */
 function syntheticResult(sizes = [64, 512, 1400], otherWork: number[] = []): BenchResult {
-  const truth = loadProfile("veth-host");
+  const truth = loadProfile("veth-host-prior");
   const f = truth.figures;
   truth.figures = { ...f, sendPerDatagramNs: 900, recvSyscallNs: 1200, groNs: 90, ipRcvNs: 200 };
   const cells = [];

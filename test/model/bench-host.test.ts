@@ -11,7 +11,7 @@ import { loadProfile, type Profile } from "../../src/model/profile.js";
 import { runBenchCell, type SimCell, vethTruesize } from "../../src/model/scenarios/bench-host.js";
 import { runFlood } from "../../src/model/scenarios/flood.js";
 
-const vethHost: Profile = loadProfile("veth-host");
+const vethHost: Profile = loadProfile("veth-host-prior");
 
 function host(cpus: number, figures: Partial<Profile["figures"]> = {}) {
   const q = new EventQueue();
