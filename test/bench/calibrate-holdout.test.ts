@@ -92,6 +92,20 @@ describe("napilab calibrate --holdout-sizes (a result the model made from a know
     // the fit recovers the host it was made from closely enough to predict the unseen size
     assert.ok(cal.holdout.mapePercent < 15, `held-out MAPE ${cal.holdout.mapePercent}%`);
     assert.ok(cal.holdout.cpuSplitMaxPoints < 10, `CPU split off by ${cal.holdout.cpuSplitMaxPoints} points`);
+    // with IRQ time accounting every part of the split is a time: nothing tick-sampled set apart
+    assert.equal(cal.holdout.cpuSplitTimedMaxPoints, cal.holdout.cpuSplitMaxPoints);
+    assert.ok(
+      cal.holdout.cells.every((c: { cpuSplit: { tickSampled: boolean }[] }) =>
+        c.cpuSplit.every((p) => !p.tickSampled),
+      ),
+    );
+    // the IPI latency search and the refinement ran, and the fit recovers the made host's figures
+    assert.ok(cal.ipiLatency.length > 0 && cal.refine.length > 0);
+    assert.ok(
+      Math.abs(cal.figures.ipiLatencyNs.value - 5000) < 2500,
+      JSON.stringify(cal.figures.ipiLatencyNs),
+    );
+    assert.ok(Math.abs(cal.figures.skbFreeNs.value - 1000) < 300, JSON.stringify(cal.figures.skbFreeNs));
     assert.ok(
       Math.abs(cal.figures.sendPerDatagramNs.value - 900) < 200,
       JSON.stringify(cal.figures.sendPerDatagramNs),

@@ -203,20 +203,20 @@ export const DUTY_PERIOD_NS = 4_000_000;
  */
 export function dutyBody(k: Kernel, task: Task, share: number): StepBody {
   const want = Math.round(Math.min(1, Math.max(0, share)) * DUTY_PERIOD_NS);
+  // its run time as schedstat counts it (what the share was measured as): with the interrupts and
+  // softirqs that ran while it was current when the kernel lacks IRQ time accounting
+  const runNs = () => task.sumExecNs + task.irqNs;
   let windowEnd = -1;
-  let ran = 0;
   let lastExec = 0;
   return {
     step: () => {
       const now = k.q.now;
       if (windowEnd < 0 || now >= windowEnd) {
         windowEnd = (Math.floor(now / DUTY_PERIOD_NS) + 1) * DUTY_PERIOD_NS;
-        ran = 0;
-        lastExec = task.sumExecNs;
+        lastExec = runNs();
       }
-      if (task.sumExecNs < lastExec) lastExec = task.sumExecNs; // the statistics were reset
-      ran = task.sumExecNs - lastExec;
-      const left = want - ran;
+      if (runNs() < lastExec) lastExec = runNs(); // the statistics were reset
+      const left = want - (runNs() - lastExec);
       if (left <= 0) {
         const at = windowEnd;
         k.q.at(at, () => k.wake(task));
