@@ -57,8 +57,8 @@ export interface BenchHostOptions {
   seed?: number;
   /**
    * Other work on the host: this many always-runnable nice-0 tasks on each CPU, competing with the
-   * bench's tasks in the fair class (default 0, a quiet host). napilab calibrate fits it when the
-   * measured cells say the host was busy (OTHER%).
+   * bench's tasks in the fair class (default 0, a quiet host); napilab calibrate --background N
+   * uses it instead of replaying the measured other work (otherWork).
    */
   background?: number | number[];
   /**
