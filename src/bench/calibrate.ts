@@ -73,18 +73,28 @@ export interface LinearFit {
   fixedNs: number;
   perByteNs: number;
   points: number;
+  /** All points had one size: the slope is not measured, it is the prior's (or 0 without one). */
+  slopeFromPrior?: boolean;
 }
 
-/** Weighted least squares of ns = a + b * size; with a single size the slope is 0. */
-export function fitLinear(points: Point[]): LinearFit {
+/**
+ * Weighted least squares of ns = a + b * size. With a single size the slope cannot be measured: it
+ * is `priorSlope` (0 if none is given) and the fixed part is what is left of the mean.
+ */
+export function fitLinear(points: Point[], priorSlope?: number): LinearFit {
   const w = points.reduce((s, p) => s + p.weight, 0);
   if (points.length === 0 || w <= 0) throw new InputError("nothing to fit");
   const mx = points.reduce((s, p) => s + p.weight * p.size, 0) / w;
   const my = points.reduce((s, p) => s + p.weight * p.ns, 0) / w;
   const sxx = points.reduce((s, p) => s + p.weight * (p.size - mx) ** 2, 0);
   const sxy = points.reduce((s, p) => s + p.weight * (p.size - mx) * (p.ns - my), 0);
-  const slope = sxx > 0 ? Math.max(0, sxy / sxx) : 0;
-  return { fixedNs: Math.max(0, my - slope * mx), perByteNs: slope, points: points.length };
+  const slope = sxx > 0 ? Math.max(0, sxy / sxx) : (priorSlope ?? 0);
+  return {
+    fixedNs: Math.max(0, my - slope * mx),
+    perByteNs: slope,
+    points: points.length,
+    ...(sxx > 0 || priorSlope === undefined ? {} : { slopeFromPrior: true }),
+  };
 }
 
 /** Per-datagram CPU cost points of one kind of work. */
@@ -376,9 +386,10 @@ export function calibrate(result: BenchResult, opts: CalibrateOptions): Calibrat
       `'${opts.from}' has no fitted threaded cell with payloads up to ${MAX_UNFRAGMENTED} bytes and traffic ` +
         "(calibrate needs threaded cells; hold out fewer cells, or run napilab bench --modes softirq,threaded)",
     );
-  const sender = fitLinear(senderPts);
-  const stack = fitLinear(stackPts);
-  const receiver = fitLinear(recvPts);
+  // one size only (e.g. the others held out or disturbed): the per-byte costs stay at their priors
+  const sender = fitLinear(senderPts, p.sendPerByteNs);
+  const stack = fitLinear(stackPts, p.udpPerByteNs);
+  const receiver = fitLinear(recvPts, p.copyPerByteNs);
 
   const figures: Record<string, FittedFigure> = {};
   figures.sendPerDatagramNs = bounded(sender.fixedNs, p.sendPerDatagramNs);
@@ -465,10 +476,16 @@ export function calibrate(result: BenchResult, opts: CalibrateOptions): Calibrat
   const why: Record<string, string> = {
     sendPerDatagramNs:
       "sender run time per datagram in threaded cells with the fewest flows, fixed part, less the sendmmsg calls' share (one per batch, one more per frame veth dropped with the AF_PACKET generator) and the deferred frees run in its context",
-    sendPerByteNs: "per-byte slope of the sender's run time per datagram",
-    udpPerByteNs: "per-byte slope of the NAPI kthread's run time per datagram reaching UDP",
+    sendPerByteNs: sender.slopeFromPrior
+      ? "the veth-host-prior's figure (the fitted cells had one size: no slope to measure)"
+      : "per-byte slope of the sender's run time per datagram",
+    udpPerByteNs: stack.slopeFromPrior
+      ? "the veth-host-prior's figure (the fitted cells had one size: no slope to measure)"
+      : "per-byte slope of the NAPI kthread's run time per datagram reaching UDP",
     recvSyscallNs: `receivers' run time per datagram received in threaded cells with ${minFlows} flow(s), fixed part`,
-    copyPerByteNs: "per-byte slope of the receivers' run time per datagram",
+    copyPerByteNs: receiver.slopeFromPrior
+      ? "the veth-host-prior's figure (the fitted cells had one size: no slope to measure)"
+      : "per-byte slope of the receivers' run time per datagram",
     rpsEnqueueNs:
       "softirq cells: NET_RX time per datagram on the tx CPU (the sender's run time beyond its own cost without IRQ time accounting, else the softirq share above the threaded cells' level), less veth_poll and GRO",
     skbFreeNs: viaSender
