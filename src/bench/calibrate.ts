@@ -345,7 +345,8 @@ export function calibrate(result: BenchResult, opts: CalibrateOptions): Calibrat
   const prior = loadProfile(PRIOR_PROFILE);
   const p = prior.figures as Required<Figures>;
   const batch = result.options.batch;
-  const packet = result.options.sender !== "udp";
+  // results from before the AF_PACKET generator have no options.sender: their sender was a UDP socket
+  const packet = result.options.sender === "packet";
   // without IRQ time accounting a task's schedstat holds the softirqs and interrupts that ran while
   // it was current: the sender's holds the NET_RX its BH enables run (exact), while /proc/stat's
   // softirq share is tick-sampled

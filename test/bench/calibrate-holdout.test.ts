@@ -60,6 +60,7 @@ function syntheticResult(sizes = [64, 512, 1400], otherWork: number[] = []): Ben
       txCpus: "0",
       ratePps: 0,
       batch: 64,
+      sender: "packet",
     },
     cells,
   } as unknown as BenchResult;

@@ -184,7 +184,7 @@ Examples:
         rxCpus,
         txCpus,
         batch: result ? result.options.batch : parseInteger(o.batch, "--batch", 1, 1024),
-        generator: parseSender(result ? (result.options.sender ?? "packet") : o.sender),
+        generator: parseSender(result ? (result.options.sender ?? "udp") : o.sender),
         ratePps: result ? result.options.ratePps : o.rate ? parseRate(o.rate) : 0,
         durationNs: parseDuration(o.duration, "s"),
         background: parseInteger(o.background, "--background", 0, 64),
