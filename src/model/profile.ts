@@ -80,7 +80,7 @@ export const HV_FIGURES = [
  */
 export const HOST_PATH_FIGURES = [
   "sendmmsgCallNs", // sendmmsg(2) per call: syscall entry/exit plus the caller's own loop (a JS call through koffi in napilab bench)
-  "sendPerDatagramNs", // ___sys_sendmsg -> udp_sendmsg -> ip_output -> __dev_queue_xmit (noqueue) -> veth_xmit, per datagram
+  "sendPerDatagramNs", // per datagram down to veth_xmit: packet_snd -> packet_direct_xmit (the bench's AF_PACKET sender), or udp_sendmsg -> ip_output -> __dev_queue_xmit (its UDP sender)
   "sendPerByteNs", // copy of the payload from user space per byte (veth offloads the checksum)
   "vethRingSize", // the peer's ptr_ring length (VETH_RING_SIZE, drivers/net/veth.c)
   "vethRxNs", // veth_xdp_rcv per skb: __ptr_ring_consume, veth_xdp_rcv_skb, eth_type_trans (before napi_gro_receive)
@@ -88,8 +88,12 @@ export const HOST_PATH_FIGURES = [
   "backlogPerSkbNs", // process_backlog per skb on the RPS target CPU beyond the stack: the cross-CPU hand-off (remote skb cache lines, rps_lock with irqs off)
   "ipiSendNs", // net_rps_send_ipi -> smp_call_function_single_async per remote CPU kicked (a VM exit on a guest)
   "ipiNs", // the remote CPU's call-function IPI (hardirq): trigger_rx_softirq -> ____napi_schedule(backlog)
+  "ipiLatencyNs", // from smp_call_function_single_async to the handler running on the remote CPU (a guest's IPI is injected by the hypervisor)
   "netdevMaxBacklog", // net.core.netdev_max_backlog: input_pkt_queue limit of enqueue_to_backlog
   "flowLimit", // 1 = the CPU is in net.core.flow_limit_cpu_bitmap (skb_flow_limit active), 0 = off (the default)
+  "skbFreeNs", // skb_defer_free_flush -> napi_consume_skb per skb a receiver consumed on another CPU, on the CPU that allocated it
+  "skbDeferMax", // net.core.skb_defer_max: skb_attempt_defer_free's per-CPU list limit (kick at half, 0 = no deferral)
+  "autogroup", // kernel.sched_autogroup_enabled: 1 = the bench's threads share one task group (calc_group_shares), kernel threads stay in the root group
 ] as const;
 
 /** Kernel knobs a profile may set; when it does not, the kernel's default (derived from other figures) applies. */

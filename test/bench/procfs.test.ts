@@ -159,4 +159,25 @@ describe("calibration fit", () => {
     assert.equal(f.fixedNs, 850);
     assert.throws(() => fitLinear([]), InputError);
   });
+  it("with one size the slope is not measured: a prior slope is kept and the fixed part is the rest", () => {
+    const one = [
+      { size: 64, ns: 900, weight: 3 },
+      { size: 64, ns: 1000, weight: 1 },
+    ];
+    const f = fitLinear(one, 0.5);
+    assert.equal(f.perByteNs, 0.5);
+    assert.equal(f.fixedNs, 925 - 32);
+    assert.equal(f.slopeFromPrior, true);
+    assert.equal(fitLinear(one).perByteNs, 0);
+    assert.equal(
+      fitLinear(
+        [
+          { size: 1, ns: 900, weight: 1 },
+          { size: 1000, ns: 1900, weight: 1 },
+        ],
+        5,
+      ).slopeFromPrior,
+      undefined,
+    );
+  });
 });

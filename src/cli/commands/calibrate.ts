@@ -39,11 +39,11 @@ export function registerCalibrate(program: Command): void {
     .option("--holdout-flows <LIST>", "flow counts to leave out of the fit and predict, e.g. 16")
     .option(
       "--background <N>",
-      "other work: N always-runnable tasks per CPU (default: fitted when the bench saw OTHER%)",
+      "other work in disturbed cells: N always-runnable tasks per CPU instead of the measured OTHER share replayed",
     )
     .option(
       "--max-evaluations <N>",
-      "cap on the background search's evaluations (each simulates every fitted cell)",
+      "cap on the IPI-latency search's and the refinement's simulations of the fitted cells",
       "16",
     )
     .option("--out <FILE>", "where to write the profile (default results/profile-<name>.json)")
@@ -53,17 +53,24 @@ export function registerCalibrate(program: Command): void {
     .addHelpText(
       "after",
       `
-The model is napilab bench's own path (the bench mirror, napilab sim bench): a sendmmsg sender on
-the tx CPU, the veth pair (ring of 256, its NAPI in softirq on the sender's CPU with RPS to the rx
-CPU, or in its kthread), the receivers. The fit, on the cells not held out:
+The model is napilab bench's own path (the bench mirror, napilab sim bench): the sendmmsg sender
+(AF_PACKET or UDP) on the tx CPU, the veth pair (ring of 256, its NAPI in softirq on the sender's
+CPU with RPS to the rx CPU, or in its kthread), the receivers in the bench's autogroup, skbs freed
+back on the sender's CPU. The fit, on the cells not held out, each figure bounded to
+[prior/4, prior*4] of the 'veth-host-prior' profile:
   1. stage costs from CPU time per datagram (schedstat run time / datagrams, a + b*size): the
-     sender, the NAPI kthread (veth_poll + GRO + IP + UDP), the receivers, and from softirq cells
-     the RPS enqueue; each bounded to [prior/4, prior*4] of the 'veth-host' profile's priors;
-  2. when the bench saw other work on the CPUs (OTHER%), a number of always-runnable background
-     tasks per CPU, searched to minimise the fitted cells' delivered-pps error.
+     sender (cells with the fewest flows), the NAPI kthread (veth_poll + GRO + IP + UDP), the
+     receivers, and from softirq cells the RPS enqueue and the backlog hand-off;
+  2. the RPS IPI's delivery latency, searched so the model's backlog kicks per datagram match the
+     bench's received_rps; cells the bench saw disturbed (OTHER% >= 10) get the other work it
+     measured on each CPU replayed;
+  3. the deferred-free cost, the RPS enqueue and the backlog hand-off refined by a coordinate
+     search on the undisturbed fitted cells' delivered-pps MAPE + CPU split error.
 Then every cell is simulated from the profile alone: the model's sender floods, the measured
 offered rates are not used. Errors: (model - measured) / measured delivered pps, MAPE per set, and
-the CPU split (softirq, hardirq, sender, receivers, NAPI kthread, ksoftirqd per CPU) in points.
+the CPU split (softirq, hardirq, sender, receivers, NAPI kthread, ksoftirqd per CPU) in points,
+also without the tick-sampled softirq/hardirq shares of a host without IRQ time accounting
+("timed"). 'npm run fit:veth-host' refits the shipped veth-host profile.
 
 Examples:
   napilab bench --modes softirq,threaded --sizes 64,512,1400 --flows 1,16 --duration 2s
@@ -116,7 +123,7 @@ Examples:
         `sender per datagram:   ${f(cal.sender.fixedNs)} ns + ${cal.sender.perByteNs.toFixed(3)} ns/byte (${cal.sender.points} cells)\n` +
           `NAPI kthread per dgram: ${f(cal.stack.fixedNs)} ns + ${cal.stack.perByteNs.toFixed(3)} ns/byte (${cal.stack.points} cells)\n` +
           `receiver per datagram: ${f(cal.receiver.fixedNs)} ns + ${cal.receiver.perByteNs.toFixed(3)} ns/byte (${cal.receiver.points} cells)\n` +
-          `background: ${cal.background.tasksPerCpu} always-runnable task(s) per CPU${cal.background.fitted ? " (fitted)" : ""}\n`,
+          `other work in disturbed cells: ${cal.otherWork === "measured" ? "the measured share replayed per CPU" : `${cal.background.tasksPerCpu} always-runnable task(s) per CPU`}\n`,
       );
       const bounded = Object.entries(cal.figures).filter(([, v]) => v.bounded);
       if (bounded.length > 0)
@@ -141,16 +148,16 @@ Examples:
         )}\n`,
       );
       process.stdout.write(
-        `fit (${cal.fit.cells.length} cells): MAPE ${cal.fit.mapePercent}%, CPU split ${cal.fit.cpuSplitMeanPoints} points mean, ${cal.fit.cpuSplitMaxPoints} max\n`,
+        `fit (${cal.fit.cells.length} cells): MAPE ${cal.fit.mapePercent}%, CPU split ${cal.fit.cpuSplitMeanPoints} points mean, ${cal.fit.cpuSplitMaxPoints} max (timed parts ${cal.fit.cpuSplitTimedMeanPoints} / ${cal.fit.cpuSplitTimedMaxPoints})\n`,
       );
       if (cal.holdout.cells.length > 0)
         process.stdout.write(
           `held out (${cal.holdout.cells.length} cells, predicted by the model alone): MAPE ${cal.holdout.mapePercent}%, ` +
-            `CPU split ${cal.holdout.cpuSplitMeanPoints} points mean, ${cal.holdout.cpuSplitMaxPoints} max\n`,
+            `CPU split ${cal.holdout.cpuSplitMeanPoints} points mean, ${cal.holdout.cpuSplitMaxPoints} max (timed parts ${cal.holdout.cpuSplitTimedMeanPoints} / ${cal.holdout.cpuSplitTimedMaxPoints})\n`,
         );
       if (cal.cells.some((c) => c.disturbed))
         process.stdout.write(
-          "note: other work used the host's CPUs during the bench (OTHER%); the model stands it in with background tasks\n",
+          "note: other work used the host's CPUs during some cells (OTHER% >= 10, marked disturbed); the model replays it\n",
         );
       process.stdout.write(`profile '${cal.profileName}' written to ${cal.profilePath}\n`);
     });

@@ -90,6 +90,11 @@ function parseKind(text: string): "blocking" | "nonblocking" {
   throw new InputError(`invalid --receiver '${text}': use blocking or nonblocking`);
 }
 
+function parseSender(text: string): "packet" | "udp" {
+  if (text === "packet" || text === "udp") return text;
+  throw new InputError(`invalid --sender '${text}': use packet or udp`);
+}
+
 /** A bench result's receiver variant as the bench wrote it (describeReceiverVariant: kind+busy-read Nus+...). */
 function parseVariant(text: string, from: string): BenchHostOptions["receiver"] {
   const [kind, ...rest] = text.split("+");
@@ -123,6 +128,7 @@ export function registerSimBench(sim: Command): void {
     .option("--tx-cpus <LIST>", "CPUs of the sender", "0")
     .option("--cpus <N>", "CPUs of the model host (default: the highest CPU named + 1)")
     .option("--batch <N>", "datagrams per sendmmsg call", "64")
+    .option("--sender <KIND>", "the bench's generator: packet (AF_PACKET, its default) or udp", "packet")
     .option("--rate <PPS>", "offered load the sender paces to (default: flood)")
     .option("--duration <TIME>", "simulated time measured per cell, after a warm-up", "200ms")
     .option("--receiver <KIND>", "blocking (netserver's recv loop) or nonblocking (recv spinning on EAGAIN)")
@@ -178,6 +184,7 @@ Examples:
         rxCpus,
         txCpus,
         batch: result ? result.options.batch : parseInteger(o.batch, "--batch", 1, 1024),
+        generator: parseSender(result ? (result.options.sender ?? "udp") : o.sender),
         ratePps: result ? result.options.ratePps : o.rate ? parseRate(o.rate) : 0,
         durationNs: parseDuration(o.duration, "s"),
         background: parseInteger(o.background, "--background", 0, 64),

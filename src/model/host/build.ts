@@ -8,6 +8,7 @@
  * NIC interrupts, in that order.
  */
 import type { SchedPolicy } from "../../core/vocabulary.js";
+import { applyGroupShares } from "../kernel/autogroup.js";
 import {
   type BusyPollSettings,
   blockingReceiverBody,
@@ -27,10 +28,11 @@ import { Kernel } from "../kernel/kernel.js";
 import { Napi, napiSetMode, napiThreadBody } from "../kernel/napi.js";
 import { attachNapiKnobs } from "../kernel/napi-timer.js";
 import { RxQueue } from "../kernel/nic.js";
-import { busyPollReceiverBody, hogBody, netserverBody } from "../kernel/receivers.js";
+import { busyPollReceiverBody, dutyBody, hogBody, netserverBody } from "../kernel/receivers.js";
 import { hashInts, Rng } from "../kernel/rng.js";
 import { Backlog, RpsSink } from "../kernel/rps.js";
 import { SenderBody } from "../kernel/sender.js";
+import { SkbDeferList } from "../kernel/skbfree.js";
 import { type Flow, type FrameSink, LocalStack, UdpSocket } from "../kernel/socket.js";
 import type { Body, Task } from "../kernel/task.js";
 import { type IrqThread, threadIrqs } from "../kernel/threadirqs.js";
@@ -81,6 +83,8 @@ export interface Host {
   stack: LocalStack;
   /** One per CPU of the sockets' kernel when a device uses RPS, else none. */
   backlogs: Backlog[];
+  /** One per CPU of the sockets' kernel when flows.allocCpu is set (skb_attempt_defer_free), else none. */
+  deferLists: SkbDeferList[];
   nics: BuiltNic[];
   veths: BuiltVeth[];
   hypervisor: BuiltHypervisor | null;
@@ -188,6 +192,17 @@ export function buildHost(spec: HostSpec): Host {
     return { spec: vs, kernel: k, rx, napi };
   });
 
+  // skb_attempt_defer_free: read skbs go back to the CPU that allocated them, flushed in its NET_RX
+  // (net_rx_action -> skb_defer_free_flush; process_backlog and veth_poll run there too)
+  const deferLists = fs.allocCpu === undefined ? [] : sk.cpus.map((cpu) => new SkbDeferList(sk, cpu));
+  if (fs.allocCpu !== undefined) {
+    for (const v of veths) if (v.kernel === sk) v.rx.deferLists = deferLists;
+    backlogs.forEach((b, i) => {
+      b.deferList = deferLists[i] as SkbDeferList;
+    });
+    for (const fl of flows) (fl.socket as UdpSocket).freeTo = deferLists[fs.allocCpu] as SkbDeferList;
+  }
+
   // NAPI modes: a napi/<dev>-<id> kthread for each NAPI that is not in softirq mode
   const setMode = (k: Kernel, dev: string, n: Napi, ns: NapiSpec, startCpu: number | undefined) =>
     napiSetMode(n, ns.mode, (napi) => {
@@ -289,6 +304,7 @@ export function buildHost(spec: HostSpec): Host {
           veth,
           msgsPerCall: ss.msgsPerCall,
           ratePps: ss.ratePps,
+          cutOnDrop: ss.cutOnDrop ?? false,
         });
         return built.body;
       },
@@ -300,13 +316,23 @@ export function buildHost(spec: HostSpec): Host {
 
   const hogKernels = (spec.hogs ?? []).map((hs) => kernel(hs.kernel));
   const hogs: Task[] = (spec.hogs ?? []).map((hs, i) => {
-    const t = (hogKernels[i] as Kernel).createTask(hs.name, "hog", OTHER, hs.cpus, {
-      body: () => hogBody(),
+    const hk = hogKernels[i] as Kernel;
+    const duty = hs.duty;
+    const t = hk.createTask(hs.name, "hog", hs.policy ?? OTHER, hs.cpus, {
+      body: duty === undefined ? () => hogBody() : (task) => dutyBody(hk, task, duty),
       preemptible: true,
     });
     t.cpu = hs.startCpu;
     return t;
   });
+
+  // autogroup: one session's tasks share a task group's weight (calc_group_shares), before first wake
+  const ag = spec.autogroup;
+  if (ag)
+    applyGroupShares([
+      ...senders.filter((b) => ag.senders.includes(b.task.name)).map((b) => b.task),
+      ...(ag.receivers ? receivers : []),
+    ]);
 
   let started = false;
   return {
@@ -318,6 +344,7 @@ export function buildHost(spec: HostSpec): Host {
     flows,
     stack,
     backlogs,
+    deferLists,
     nics,
     veths,
     hypervisor,
@@ -342,6 +369,7 @@ export function buildHost(spec: HostSpec): Host {
     resetStats() {
       for (const k of kernels) k.resetStats();
       for (const b of backlogs) b.resetStats();
+      for (const d of deferLists) d.resetStats();
       for (const nic of nics) {
         for (const rxq of nic.queues) rxq.resetStats();
         for (const n of nic.napis) {

@@ -25,8 +25,13 @@ export interface HostSpec {
   /** One receiver task per flow, on the kernel that holds the flows' sockets. */
   receivers?: ReceiversSpec;
   senders?: SenderTaskSpec[];
-  /** Always-runnable nice-0 tasks (CPU hogs, other work on the host). */
+  /** CPU hogs and other work on the host: always runnable, or wanting a share of their CPU. */
   hogs?: HogSpec[];
+  /**
+   * Autogroup (kernel.sched_autogroup_enabled): the senders and receivers of one session share one
+   * task group's weight (calc_group_shares); kthreads stay in the root group.
+   */
+  autogroup?: { senders: string[]; receivers: boolean };
 }
 
 export interface KernelSpec {
@@ -59,6 +64,11 @@ export interface FlowsSpec {
   kernel: string;
   /** What each datagram charges the socket's buffer; default: the NIC's rx buffers per fragment. */
   truesizeBytes?: number;
+  /**
+   * skb->alloc_cpu of the flows' skbs (the sending CPU): when set, a reader on another CPU hands each
+   * read skb back to that CPU's defer list (skb_attempt_defer_free), flushed in its NET_RX.
+   */
+  allocCpu?: number;
 }
 
 export interface NapiSpec {
@@ -159,6 +169,8 @@ export interface SenderTaskSpec {
   msgsPerCall: number;
   /** Datagrams per second to pace to; 0 = flood. */
   ratePps: number;
+  /** AF_PACKET's packet_snd: a frame veth drops ends the sendmmsg call (-ENOBUFS); a UDP socket's does not. */
+  cutOnDrop?: boolean;
 }
 
 export interface HogSpec {
@@ -166,6 +178,10 @@ export interface HogSpec {
   name: string;
   cpus: number[] | null;
   startCpu: number;
+  /** Scheduling policy (default SCHED_OTHER nice 0). */
+  policy?: SchedPolicy;
+  /** Share of its CPU it wants (0..1, replayed other work); default: always runnable. */
+  duty?: number;
 }
 
 /** IPv4 dotted quad to its 32-bit value (unsigned), as the flow hash reads it. */
@@ -306,6 +322,7 @@ export function checkHostSpec(s: HostSpec): void {
       bad("flows.kernel", `is ${fl.kernel}, but RPS on ${d.dev} steers into kernel ${d.kernel}'s backlogs`);
   });
   if (fl.truesizeBytes !== undefined) int(fl.truesizeBytes, "flows.truesizeBytes", 1, 1 << 30);
+  if (fl.allocCpu !== undefined) cpu(fl.allocCpu, sockets, "flows.allocCpu");
 
   const r = s.receivers;
   if (r) {
@@ -333,5 +350,11 @@ export function checkHostSpec(s: HostSpec): void {
     const k = kernel(h.kernel, `hogs[${i}].kernel`);
     cpuList(h.cpus, k, `hogs[${i}].cpus`);
     cpu(h.startCpu, k, `hogs[${i}].startCpu`);
+    policy(h.policy, `hogs[${i}].policy`);
+    if (h.duty !== undefined && !(h.duty > 0 && h.duty <= 1))
+      bad(`hogs[${i}].duty`, `must be a share of the CPU in (0, 1], got ${h.duty}`);
   });
+  for (const name of s.autogroup?.senders ?? [])
+    if (!(s.senders ?? []).some((t) => t.name === name))
+      bad("autogroup.senders", `names '${name}', which is not a sender of the spec`);
 }

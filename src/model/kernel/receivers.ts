@@ -40,8 +40,10 @@ export function* recvChunk(
 ): Generator<number, void, void> {
   const n = bhEnableRunsSoftirq(k, k.cpus[task.cpu] as Cpu) ? 1 : Math.min(sock.queue.length, RECV_BATCH);
   yield n * per; // udp_recvmsg with BHs enabled
-  sock.consume(n, k.q.now, stack.latency);
+  const got = sock.consume(n, k.q.now, stack.latency);
   let cpu = k.cpus[task.cpu] as Cpu;
+  const kick = sock.freeTo !== null ? sock.freeTo.defer(got, cpu) : 0; // skb_consume_udp
+  if (kick > 0) yield kick;
   if (bhEnableRunsSoftirq(k, cpu)) {
     task.bh++; // the queue lock section (spin_lock_bh) is part of the recv cost
     yield* localBhEnable(k, task);
@@ -100,14 +102,19 @@ class NetserverBody implements StepBody {
           this.phase = NS_RECVD;
           return Math.round(n * this.per); // udp_recvmsg with BHs enabled
         }
-        case NS_RECVD:
-          sock.consume(this.n, k.q.now, this.stack.latency);
-          if (bhEnableRunsSoftirq(k, k.cpus[task.cpu] as Cpu)) {
+        case NS_RECVD: {
+          const got = sock.consume(this.n, k.q.now, this.stack.latency);
+          const cpu = k.cpus[task.cpu] as Cpu;
+          // skb_consume_udp -> skb_attempt_defer_free: the skbs go back to the CPU that made them
+          const kick = sock.freeTo !== null ? sock.freeTo.defer(got, cpu) : 0;
+          if (bhEnableRunsSoftirq(k, cpu)) {
             task.bh++; // the queue lock section (spin_lock_bh) is part of the recv cost
             this.bh.begin();
             this.phase = NS_BH;
           } else this.phase = NS_USER;
+          if (kick > 0) return kick;
           break;
+        }
         case NS_BH: {
           const c = this.bh.step();
           if (c !== BH_DONE) return c;
@@ -184,3 +191,38 @@ export function hogBody(): StepBody {
 }
 
 const HOG: StepBody = { step: () => HOG_CHUNK_NS };
+
+/** Period of a duty-cycle task's run-and-sleep rhythm (model granularity, not a kernel figure). */
+export const DUTY_PERIOD_NS = 4_000_000;
+
+/**
+ * Other work that wants a share of a CPU: runs `share` of every DUTY_PERIOD_NS window (in chunks
+ * that a tick can preempt), then sleeps until the next window (hrtimer wake-up). Stands in for
+ * another session's processes measured on a CPU while a bench cell ran; what it gets when the CPU
+ * is contended is up to the scheduler.
+ */
+export function dutyBody(k: Kernel, task: Task, share: number): StepBody {
+  const want = Math.round(Math.min(1, Math.max(0, share)) * DUTY_PERIOD_NS);
+  // its run time as schedstat counts it (what the share was measured as): with the interrupts and
+  // softirqs that ran while it was current when the kernel lacks IRQ time accounting
+  const runNs = () => task.sumExecNs + task.irqNs;
+  let windowEnd = -1;
+  let lastExec = 0;
+  return {
+    step: () => {
+      const now = k.q.now;
+      if (windowEnd < 0 || now >= windowEnd) {
+        windowEnd = (Math.floor(now / DUTY_PERIOD_NS) + 1) * DUTY_PERIOD_NS;
+        lastExec = runNs();
+      }
+      if (runNs() < lastExec) lastExec = runNs(); // the statistics were reset
+      const left = want - (runNs() - lastExec);
+      if (left <= 0) {
+        const at = windowEnd;
+        k.q.at(at, () => k.wake(task));
+        return SLEEP;
+      }
+      return Math.min(left, HOG_CHUNK_NS / 4);
+    },
+  };
+}

@@ -9,6 +9,7 @@ import type { Cpu, IrqAction } from "./cpu.js";
 import { FlowQueue } from "./flowqueue.js";
 import type { Kernel } from "./kernel.js";
 import { Napi, type NapiDriver, napiScheduleOn } from "./napi.js";
+import type { SkbDeferList } from "./skbfree.js";
 import { Batch, type Flow, type FrameSink, type LocalStack } from "./socket.js";
 
 /** FLOW_LIMIT_HISTORY (net/core/dev.c): packets of history skb_flow_limit looks at. */
@@ -36,6 +37,8 @@ export class Backlog implements NapiDriver {
   private historyHead = 0;
   /** The call-function IPI that reaches this CPU (rps_trigger_softirq). */
   readonly ipi: IrqAction;
+  /** This CPU's skb defer list, flushed by the net_rx_action the backlog is polled in (null: none kept). */
+  deferList: SkbDeferList | null = null;
 
   constructor(k: Kernel, cpu: Cpu, stack: LocalStack) {
     this.k = k;
@@ -108,6 +111,9 @@ export class Backlog implements NapiDriver {
   *poll(n: Napi, quota: number, cpu: Cpu): Generator<number, number, void> {
     const b = this.batch;
     let done = 0;
+    // skb_defer_free_flush() at the top of net_rx_action's loop
+    const freeNs = this.deferList !== null ? this.deferList.flush() : 0;
+    if (freeNs > 0) yield freeNs;
     while (done < quota) {
       b.clear();
       this.queue.pop(quota - done, b.add);
@@ -185,7 +191,10 @@ export class RpsSink implements FrameSink {
       extra += this.k.f.ipiSendNs ?? 0;
       this.ipisSent++;
       const bl = this.backlogs[c] as Backlog;
-      bl.cpu.raiseIrq(bl.ipi);
+      const late = this.k.f.ipiLatencyNs ?? 0;
+      // the IPI lands when the remote (v)CPU takes it: at once on bare metal, later on a guest
+      if (late > 0) this.k.q.after(late, () => bl.cpu.raiseIrq(bl.ipi));
+      else bl.cpu.raiseIrq(bl.ipi);
     }
     return extra;
   }

@@ -1,9 +1,12 @@
 /**
- * A UDP sender on the host itself, like napilab bench's: one unconnected socket, a loop of
- * sendmmsg(2) calls whose messages cycle over the flows' destinations. Each datagram goes down
- * udp_sendmsg -> ip_output -> __dev_queue_xmit (noqueue) -> veth_xmit with bottom halves disabled
- * (rcu_read_lock_bh), so the NET_RX softirq that veth_xmit raises on this CPU runs at the
- * rcu_read_unlock_bh right after, in this task's context: in softirq mode the peer's NAPI poll,
+ * The bench's sender on the host itself: a loop of sendmmsg(2) calls whose messages cycle over the
+ * flows' destinations. napilab bench's default generator is an AF_PACKET socket with
+ * PACKET_QDISC_BYPASS, whose frames go packet_snd -> packet_direct_xmit -> __dev_direct_xmit ->
+ * veth_xmit with no UDP/IP transmit path (its UDP generator goes udp_sendmsg -> ip_output ->
+ * __dev_queue_xmit instead; the same loop with other per-datagram costs). Either way each frame's
+ * veth_xmit runs with bottom halves disabled (local_bh_disable in __dev_direct_xmit,
+ * rcu_read_lock_bh in __dev_queue_xmit), so the NET_RX softirq that veth_xmit raises on this CPU
+ * runs at the BH enable right after, in this task's context: in softirq mode the peer's NAPI poll,
  * GRO and RPS all land on the sender's CPU and compete with it there.
  */
 import type { Cpu } from "./cpu.js";
@@ -26,6 +29,11 @@ export interface SenderSpec {
   msgsPerCall: number;
   /** Datagrams per second to pace to; 0 = flood. */
   ratePps: number;
+  /**
+   * A dropped frame ends the sendmmsg call (the AF_PACKET generator: packet_snd returns the
+   * -ENOBUFS of NET_XMIT_DROP). A UDP socket without IP_RECVERR swallows it (udp_send_skb).
+   */
+  cutOnDrop: boolean;
 }
 
 const S_CALL = 0;
@@ -39,6 +47,8 @@ export class SenderBody implements StepBody {
   /** Datagrams handed to sendmmsg (what the bench's sender counts as sent, dropped ones included). */
   sent = 0;
   calls = 0;
+  /** sendmmsg calls cut short by a frame veth dropped. */
+  cutCalls = 0;
   private phase = S_CALL;
   private left = 0;
   private m = 0;
@@ -54,7 +64,7 @@ export class SenderBody implements StepBody {
   ) {
     const f = k.f;
     const size = spec.flows[0]?.framing.payload ?? 0;
-    // ___sys_sendmsg -> udp_sendmsg -> ip_output -> __dev_queue_xmit -> veth_xmit, per datagram
+    // ___sys_sendmsg -> packet_snd -> packet_direct_xmit -> veth_xmit (or the UDP path), per datagram
     this.per = (f.sendPerDatagramNs ?? 0) + (f.sendPerByteNs ?? 0) * size;
     this.bh = new BhEnableRun(k, task);
   }
@@ -99,10 +109,19 @@ export class SenderBody implements StepBody {
           task.bh++; // rcu_read_lock_bh() in __dev_queue_xmit
           let extra = 0;
           const flows = spec.flows;
+          const veth = spec.veth;
           for (let j = 0; j < this.m; j++) {
             const fl = flows[this.next] as Flow;
             this.next = this.next + 1 === flows.length ? 0 : this.next + 1;
-            extra += spec.veth.xmit(fl.id, fl.framing.frags, cpu);
+            const dropped = veth.drops;
+            extra += veth.xmit(fl.id, fl.framing.frags, cpu);
+            if (spec.cutOnDrop && veth.drops !== dropped) {
+              // veth_xmit dropped it (NET_XMIT_DROP): packet_snd returns -ENOBUFS, sendmmsg returns
+              // the count so far, and the bench counts the frame offered and calls again for the rest
+              this.cutCalls++;
+              this.calls++;
+              extra += k.f.sendmmsgCallNs ?? 0;
+            }
           }
           this.sent += this.m;
           this.left -= this.m;

@@ -8,6 +8,7 @@ import type { Cpu } from "./cpu.js";
 import { FlowQueue } from "./flowqueue.js";
 import { LatencyHistogram } from "./histogram.js";
 import type { Kernel } from "./kernel.js";
+import type { SkbDeferList } from "./skbfree.js";
 import { SLEEPING, type Task } from "./task.js";
 import type { Framing } from "./wire.js";
 
@@ -74,6 +75,11 @@ export class UdpSocket {
   delivered = 0;
   /** Marks the socket once per batch when its wake-up is charged. */
   stamp = 0;
+  /**
+   * The defer list of the CPU that allocated this socket's skbs (skb->alloc_cpu), which the
+   * reader's skb_consume_udp -> skb_attempt_defer_free hands them to; null: freed by the reader.
+   */
+  freeTo: SkbDeferList | null = null;
 
   constructor(id: number, rcvbuf: number, truesize: number) {
     this.id = id;

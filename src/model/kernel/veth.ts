@@ -9,6 +9,7 @@ import type { Cpu } from "./cpu.js";
 import { FlowQueue } from "./flowqueue.js";
 import type { Kernel } from "./kernel.js";
 import { type Napi, type NapiDriver, napiCompleteDone, napiScheduleOn, napiSchedulePrep } from "./napi.js";
+import type { SkbDeferList } from "./skbfree.js";
 import { Batch, type FrameSink } from "./socket.js";
 
 /** VETH_RING_SIZE (drivers/net/veth.c): each rx queue's ptr_ring length. */
@@ -27,6 +28,8 @@ export class VethRx implements NapiDriver {
   drops = 0;
   /** skbs put into the ring. */
   queued = 0;
+  /** Each CPU's skb defer list, flushed by the net_rx_action this poll runs in (null: none kept). */
+  deferLists: SkbDeferList[] | null = null;
   private readonly batch = new Batch();
 
   constructor(k: Kernel, ringSize: number, sink: FrameSink) {
@@ -67,6 +70,8 @@ export class VethRx implements NapiDriver {
     const perSkb = f.vethRxNs ?? 0;
     let done = 0;
     let overhead = f.napiPollNs;
+    // skb_defer_free_flush() at the top of net_rx_action's loop (or of the NAPI kthread's poll loop)
+    if (this.deferLists !== null) overhead += this.deferLists[cpu.id]?.flush() ?? 0;
     while (done < budget) {
       b.clear();
       this.ring.pop(budget - done, b.add);

@@ -35,6 +35,8 @@ export interface BenchHostOptions {
   cpus?: number;
   /** sendmmsg batch (the bench's --batch, default 64). */
   batch?: number;
+  /** The bench's generator (its result's options.sender): AF_PACKET frames (default) or a UDP socket. */
+  generator?: "packet" | "udp";
   /** The bench's --rate: datagrams per second to pace the sender to; 0 = flood. */
   ratePps?: number;
   /** rps_cpus of the receiving veth's rx queue (default: the rx CPUs in softirq mode, none otherwise, as the bench sets it). */
@@ -45,10 +47,16 @@ export interface BenchHostOptions {
   seed?: number;
   /**
    * Other work on the host: this many always-runnable nice-0 tasks on each CPU, competing with the
-   * bench's tasks in the fair class (default 0, a quiet host). napilab calibrate fits it when the
-   * measured cells say the host was busy (OTHER%).
+   * bench's tasks in the fair class (default 0, a quiet host); napilab calibrate --background N
+   * uses it instead of replaying the measured other work (otherWork).
    */
   background?: number | number[];
+  /**
+   * Other work measured on the host while the cell ran (a bench cell's per-CPU OTHER share), in
+   * percent of each CPU (index = CPU): replayed by one task per CPU, in a session of its own, that
+   * wants that share of every few ms. Default: none.
+   */
+  otherWork?: number[];
   /**
    * The bench's receiver variant (--receiver, --busy-read, --busy-poll-budget): blocking recv()
    * (netserver's, the default) or non-blocking recv() spinning on EAGAIN, with SO_BUSY_POLL
@@ -126,6 +134,8 @@ export function validateBenchHost(o: BenchHostOptions): void {
   for (const bg of bgs)
     if (!Number.isInteger(bg) || bg < 0 || bg > 64)
       throw new InputError(`--background must be 0 to 64 tasks per CPU, got ${bg}`);
+  for (const w of o.otherWork ?? [])
+    if (!(w >= 0 && w <= 100)) throw new InputError(`other work must be 0 to 100% of a CPU, got ${w}`);
   if (!Number.isInteger(o.durationNs) || o.durationNs <= 0 || o.durationNs > 60e9)
     throw new InputError("--duration must be positive and at most 60s of simulated time");
   if (o.receiver) {
@@ -177,6 +187,19 @@ export function benchHostSpec(o: BenchHostOptions): HostSpec {
   const rv = o.receiver;
   const batch = o.batch ?? 64;
   const hogs: HogSpec[] = [];
+  // the measured share is a given, not something to compete for: the replay runs at nice -20 so
+  // that it gets it whatever the bench's tasks want
+  (o.otherWork ?? []).forEach((pctOfCpu, cpu) => {
+    if (pctOfCpu > 0 && cpu < ncpu)
+      hogs.push({
+        kernel: "host",
+        name: `other-${cpu}`,
+        cpus: [cpu],
+        startCpu: cpu,
+        policy: { policy: "other", nice: -20 },
+        duty: pctOfCpu / 100,
+      });
+  });
   for (let cpu = 0; cpu < ncpu; cpu++)
     for (let i = 0; i < backgroundOn(o, cpu); i++)
       hogs.push({ kernel: "host", name: `other-${cpu}-${i}`, cpus: [cpu], startCpu: cpu });
@@ -196,6 +219,8 @@ export function benchHostSpec(o: BenchHostOptions): HostSpec {
       device: "nl-rx",
       kernel: "host",
       truesizeBytes: vethTruesize(udpFraming(o.size, f.mtu), f.skbOverheadBytes),
+      // the sender's skbs, read on the rx CPUs, go back to its CPU (skb_attempt_defer_free)
+      allocCpu: o.txCpus[0] as number,
     },
     veths: [
       {
@@ -233,9 +258,12 @@ export function benchHostSpec(o: BenchHostOptions): HostSpec {
         device: "nl-rx",
         msgsPerCall: Math.ceil(batch / o.flows) * o.flows,
         ratePps: o.ratePps ?? 0,
+        cutOnDrop: (o.generator ?? "packet") === "packet",
       },
     ],
     hogs,
+    // the bench's threads are one process in one session, the NAPI kthread is not
+    ...((f.autogroup ?? 0) > 0 ? { autogroup: { senders: ["sender"], receivers: true } } : {}),
   };
 }
 
