@@ -228,5 +228,44 @@ describe("buildHost", () => {
     s = spec();
     s.hogs = [{ kernel: "host", name: "h", cpus: [], startCpu: 0 }];
     refuses(s, /hogs\[0\]\.cpus is empty/);
+    s = spec();
+    s.hogs = [{ kernel: "host", name: "h", cpus: [0], startCpu: 0, duty: 1.5 }];
+    refuses(s, /hogs\[0\]\.duty must be a share of the CPU/);
+    s = spec();
+    s.flows.allocCpu = 7;
+    refuses(s, /flows\.allocCpu is CPU 7/);
+    s = spec();
+    s.autogroup = { senders: ["nobody"], receivers: true };
+    refuses(s, /autogroup\.senders names 'nobody'/);
+  });
+
+  it("wires the bench's skb defer lists, replayed other work and autogroup shares from the spec", () => {
+    const base = {
+      profile: loadProfile("veth-host"),
+      mode: "threaded" as const,
+      size: 64,
+      flows: 1,
+      rxCpus: [1],
+      txCpus: [0],
+      durationNs: 1e6,
+    };
+    const h = buildHost(benchHostSpec({ ...base, otherWork: [0, 30] }));
+    // skb_attempt_defer_free: every socket frees to the sender's CPU's list
+    assert.equal(h.deferLists.length, 2);
+    assert.equal(h.flows[0]?.socket?.freeTo, h.deferLists[0]);
+    assert.equal(h.veths[0]?.rx.deferLists, h.deferLists);
+    // one replay task on CPU 1 only (CPU 0's share is 0), at nice -20, before the background hogs
+    assert.deepEqual(
+      h.hogs.map((t) => [t.name, t.cpu, t.policy]),
+      [["other-1", 1, { policy: "other", nice: -20 }]],
+    );
+    // autogroup (the profile sets it): the sender alone on CPU 0 gets the group's share there, the
+    // receiver alone on CPU 1 the rest, each less than a root-group task's 1024
+    assert.ok((loadProfile("veth-host").figures.autogroup ?? 0) > 0);
+    assert.equal(h.senders[0]?.task.weight, 512);
+    assert.equal(h.receivers[0]?.weight, 512);
+    assert.equal(h.veths[0]?.napi.thread?.weight, 1024);
+    run(h, 5e6);
+    assert.ok(h.deferLists[0]!.freed + h.deferLists[0]!.pending > 0, "read skbs went back to CPU 0");
   });
 });
