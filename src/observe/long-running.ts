@@ -23,7 +23,7 @@ export function tuneForLongRunning(observedCpus: number): void {
   // slowly, so functions keep being compiled (5-60 ms each, on a background thread) through the
   // first minutes, and on a small host the optimised code saved nothing measurable per sample
   // (0.4 ms either way on 2 CPUs); without it the whole exporter used 1.2 ms/s less over 10-70 s
-  // and 0.35 ms/s less over 70-190 s. A large host keeps it: 64 NAPIs x 64 CPUs took 3.5 ms per
-  // scrape optimised and 7 ms without.
+  // and 0.35 ms/s less over 70-190 s (side by side, 2-vCPU VM). A large host keeps it: 64 NAPIs x
+  // 64 CPUs took 3.5 ms per scrape optimised and 7 ms without.
   setFlagsFromString(observedCpus > 0 && observedCpus <= SMALL_HOST_CPUS ? "--no-opt" : "--opt");
 }
