@@ -10,12 +10,40 @@
 import { type Command, CommanderError } from "@commander-js/extra-typings";
 import { UserError } from "../core/errors.js";
 import { quietOnClosedStdout } from "./output.js";
-import { buildProgram } from "./program.js";
+import { createRootProgram } from "./root.js";
 
 /** Exit status of a usage error (bad input), as getopt-style tools and shells use it (and the README promises). */
 const EXIT_USAGE = 2;
 /** Exit status of an internal error (a bug): EX_SOFTWARE. */
 const EXIT_BUG = 70;
+
+/**
+ * Long-running commands started with only their own module loaded: `napilab exporter` and `napilab
+ * top` stay up for days, and the rest of the tree (the model, bench, reports and their libraries)
+ * would double their heap, and with it the cost of every garbage collection, for nothing.
+ * Their `--help` and errors are the same either way (a subcommand's help does not list siblings).
+ */
+const STANDALONE: Record<string, () => Promise<(program: Command) => void>> = {
+  exporter: async () => (await import("./commands/exporter.js")).registerExporter as (p: Command) => void,
+  top: async () => (await import("./commands/top.js")).registerTop as (p: Command) => void,
+};
+
+/** The whole command tree, or the root with only the command asked for when that one stands alone. */
+async function programFor(argv: readonly string[]): Promise<Command> {
+  const at = argv.findIndex((a) => !a.startsWith("-"));
+  const name = argv[at];
+  // only global flags that change nothing before the command (`--help exporter` wants the full tree)
+  if (
+    name !== undefined &&
+    Object.hasOwn(STANDALONE, name) &&
+    argv.slice(0, at).every((a) => a === "--debug")
+  ) {
+    const program = createRootProgram() as unknown as Command;
+    (await (STANDALONE[name] as () => Promise<(program: Command) => void>)())(program);
+    return program;
+  }
+  return (await import("./program.js")).buildProgram() as unknown as Command;
+}
 
 function debugWanted(argv: readonly string[]): boolean {
   // read before parsing, so that even a usage error or a crash during parsing honours it
@@ -97,9 +125,9 @@ function reportBug(err: unknown, debug: boolean): void {
 export async function main(argv: string[]): Promise<number> {
   const debug = debugWanted(argv);
   const state: UsageState = {};
-  const program = buildProgram() as unknown as Command;
-  harden(program, state);
   try {
+    const program = await programFor(argv);
+    harden(program, state);
     await program.parseAsync(argv, { from: "user" });
     return 0;
   } catch (err) {

@@ -36,6 +36,10 @@ export async function startExporter(listen: ListenAddress, opts: SamplerOptions)
   const sampler = new Sampler(opts);
   const metrics = new ObserveMetrics();
   const server = createServer((req, res) => {
+    // Node caches its Date header and arms a timer to drop the cache at the next full second: one
+    // more wake-up of the process per scrape. The header is written here instead, the same text.
+    res.sendDate = false;
+    res.setHeader("Date", new Date().toUTCString());
     const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { Allow: "GET, HEAD" }).end("method not allowed\n");

@@ -35,7 +35,8 @@ class SampleMetric {
     private readonly fill: (push: (v: Value) => void) => void,
   ) {}
 
-  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Value[] }> {
+  /** Not async: the registry awaits whatever get() returns, and a promise per metric per scrape is garbage. */
+  get(): { name: string; help: string; type: string; aggregator: string; values: Value[] } {
     const values: Value[] = [];
     this.fill((v) => {
       v.sharedLabels = NO_SHARED_LABELS;
@@ -50,14 +51,46 @@ export class ObserveMetrics {
   readonly registry = new Registry();
   private sample: Sample | undefined;
   private scrapeSeconds = 0;
+  /**
+   * Label objects reused from scrape to scrape (per NAPI, per CPU): the same series get the same
+   * object, so a scrape does not rebuild (and the collector does not reclaim) them every second.
+   */
+  private napiLabelCache = new Map<string, { device: string; queue: string; napi_id: string }>();
+  private readonly cpuLabelCache: { cpu: string }[] = [];
+  /** What several metrics derive from the same sample, worked out once per sample. */
+  private derived:
+    | {
+        threads: Sample["snapshot"]["napis"];
+        names: Map<number, string>;
+        devs: (readonly [string, NonNullable<ReturnType<Sample["snapshot"]["devices"]["get"]>>])[];
+      }
+    | undefined;
 
   constructor() {
     const latest = () => this.sample;
-    const napiLabels = (n: Sample["snapshot"]["napis"][number]) => ({
-      device: n.ifname,
-      queue: n.rxQueues.length ? formatCpuList(n.rxQueues) : "",
-      napi_id: String(n.id),
-    });
+    const napiLabels = (n: Sample["snapshot"]["napis"][number]) => {
+      const queue = n.rxQueues.length ? formatCpuList(n.rxQueues) : "";
+      const key = `${n.ifname}/${n.id}`;
+      const known = this.napiLabelCache.get(key);
+      if (known?.queue === queue) return known;
+      const labels = { device: n.ifname, queue, napi_id: String(n.id) };
+      this.napiLabelCache.set(key, labels);
+      return labels;
+    };
+    const cpuLabels = (cpu: number) => {
+      this.cpuLabelCache[cpu] ??= { cpu: String(cpu) };
+      return this.cpuLabelCache[cpu];
+    };
+    const derived = (s: Sample) => {
+      if (this.derived) return this.derived;
+      const names = new Map(s.snapshot.napis.map((n) => [n.ifindex, n.ifname]));
+      const devs = [...new Set(s.snapshot.napis.map((n) => n.ifname))].flatMap((d) => {
+        const c = s.snapshot.devices.get(d);
+        return c ? [[d, c] as const] : [];
+      });
+      this.derived = { threads: s.snapshot.napis.filter((n) => n.task?.sched), names, devs };
+      return this.derived;
+    };
     const add =
       (type: "counter" | "gauge") =>
       <L extends string>(
@@ -78,7 +111,7 @@ export class ObserveMetrics {
     const counter = add("counter");
     const gauge = add("gauge");
 
-    const threads = (s: Sample) => s.snapshot.napis.filter((n) => n.task?.sched);
+    const threads = (s: Sample) => derived(s).threads;
     counter(
       "napilab_napi_thread_cpu_seconds_total",
       "CPU time used by the NAPI instance's kthread (/proc/<pid>/schedstat run time)",
@@ -133,7 +166,7 @@ export class ObserveMetrics {
       "Packets received on an rx queue (netdev qstats-get; only drivers with queue stats)",
       ["device", "queue"] as const,
       (s, set) => {
-        const names = new Map(s.snapshot.napis.map((n) => [n.ifindex, n.ifname]));
+        const { names } = derived(s);
         for (const q of s.snapshot.queues)
           set({ device: names.get(q.ifindex) ?? `if${q.ifindex}`, queue: String(q.queue) }, q.rxPackets);
       },
@@ -143,7 +176,7 @@ export class ObserveMetrics {
       "Bytes received on an rx queue (netdev qstats-get)",
       ["device", "queue"] as const,
       (s, set) => {
-        const names = new Map(s.snapshot.napis.map((n) => [n.ifindex, n.ifname]));
+        const { names } = derived(s);
         for (const q of s.snapshot.queues)
           set({ device: names.get(q.ifindex) ?? `if${q.ifindex}`, queue: String(q.queue) }, q.rxBytes);
       },
@@ -153,17 +186,13 @@ export class ObserveMetrics {
       "Packets a driver dropped on an rx queue: hw drops, overruns and allocation failures (netdev qstats-get)",
       ["device", "queue"] as const,
       (s, set) => {
-        const names = new Map(s.snapshot.napis.map((n) => [n.ifindex, n.ifname]));
+        const { names } = derived(s);
         for (const q of s.snapshot.queues)
           if (q.rxDrops !== null)
             set({ device: names.get(q.ifindex) ?? `if${q.ifindex}`, queue: String(q.queue) }, q.rxDrops);
       },
     );
-    const devs = (s: Sample) =>
-      [...new Set(s.snapshot.napis.map((n) => n.ifname))].flatMap((d) => {
-        const c = s.snapshot.devices.get(d);
-        return c ? [[d, c] as const] : [];
-      });
+    const devs = (s: Sample) => derived(s).devs;
     counter(
       "napilab_device_rx_packets_total",
       "Packets received by a device with NAPI instances (/proc/net/dev)",
@@ -194,7 +223,7 @@ export class ObserveMetrics {
       pick: (c: NonNullable<ReturnType<Sample["snapshot"]["softnet"]["get"]>>) => number,
     ) =>
       counter(name, help, CPU_LABEL, (s, set) => {
-        for (const [cpu, c] of s.snapshot.softnet) set({ cpu: String(cpu) }, pick(c));
+        for (const [cpu, c] of s.snapshot.softnet) set(cpuLabels(cpu), pick(c));
       });
     softnet(
       "napilab_softnet_processed_total",
@@ -227,7 +256,7 @@ export class ObserveMetrics {
       CPU_LABEL,
       (s, set) => {
         for (const [cpu, c] of s.snapshot.softnet)
-          if (c.backlogLen !== null) set({ cpu: String(cpu) }, c.backlogLen);
+          if (c.backlogLen !== null) set(cpuLabels(cpu), c.backlogLen);
       },
     );
     counter(
@@ -235,7 +264,7 @@ export class ObserveMetrics {
       "Time the CPU spent in softirq context (/proc/stat)",
       CPU_LABEL,
       (s, set) => {
-        for (const [cpu, c] of s.snapshot.cpuStat) set({ cpu: String(cpu) }, c.softirqNs / 1e9);
+        for (const [cpu, c] of s.snapshot.cpuStat) set(cpuLabels(cpu), c.softirqNs / 1e9);
       },
     );
     counter(
@@ -243,7 +272,7 @@ export class ObserveMetrics {
       "Time the CPU spent in hard-irq context (/proc/stat)",
       CPU_LABEL,
       (s, set) => {
-        for (const [cpu, c] of s.snapshot.cpuStat) set({ cpu: String(cpu) }, c.irqNs / 1e9);
+        for (const [cpu, c] of s.snapshot.cpuStat) set(cpuLabels(cpu), c.irqNs / 1e9);
       },
     );
     counter(
@@ -251,7 +280,7 @@ export class ObserveMetrics {
       "Time the CPU was idle, iowait included (/proc/stat)",
       CPU_LABEL,
       (s, set) => {
-        for (const [cpu, c] of s.snapshot.cpuStat) set({ cpu: String(cpu) }, (c.idleNs + c.iowaitNs) / 1e9);
+        for (const [cpu, c] of s.snapshot.cpuStat) set(cpuLabels(cpu), (c.idleNs + c.iowaitNs) / 1e9);
       },
     );
     counter(
@@ -259,7 +288,7 @@ export class ObserveMetrics {
       "NET_RX softirq runs on the CPU (/proc/softirqs)",
       CPU_LABEL,
       (s, set) => {
-        for (const [cpu, v] of s.snapshot.netRx) set({ cpu: String(cpu) }, v);
+        for (const [cpu, v] of s.snapshot.netRx) set(cpuLabels(cpu), v);
       },
     );
     counter(
@@ -267,8 +296,7 @@ export class ObserveMetrics {
       "CPU time of the CPU's ksoftirqd thread (/proc/<pid>/schedstat)",
       CPU_LABEL,
       (s, set) => {
-        for (const [cpu, t] of s.snapshot.ksoftirqd)
-          if (t.sched) set({ cpu: String(cpu) }, t.sched.runNs / 1e9);
+        for (const [cpu, t] of s.snapshot.ksoftirqd) if (t.sched) set(cpuLabels(cpu), t.sched.runNs / 1e9);
       },
     );
     const udp = (name: string, help: string, pick: (u: NonNullable<Sample["snapshot"]["udp"]>) => number) =>
@@ -306,6 +334,10 @@ export class ObserveMetrics {
   update(s: Sample, seconds: number): void {
     this.sample = s;
     this.scrapeSeconds = seconds;
+    this.derived = undefined;
+    // keep the label objects of the NAPI instances still there, drop those of instances gone
+    const live = new Set(s.snapshot.napis.map((n) => `${n.ifname}/${n.id}`));
+    for (const key of this.napiLabelCache.keys()) if (!live.has(key)) this.napiLabelCache.delete(key);
   }
 
   metrics(): Promise<string> {

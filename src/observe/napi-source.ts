@@ -5,7 +5,8 @@
  * the /proc tree is a fixture too.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { z } from "zod";
+import { createRequire } from "node:module";
+import type * as Zod from "zod";
 import { HostError, InputError } from "../core/errors.js";
 import { KERNEL_THREADED_NAMES, type KernelThreaded } from "../core/vocabulary.js";
 import {
@@ -121,33 +122,45 @@ export function liveNapiSource(netns: string | undefined): NapiSource {
 export const FIXTURE_FILE = "napilab-napis.json";
 const MAX_FIXTURE_BYTES = 1024 * 1024;
 
-const FixtureSchema = z.object({
-  napis: z.array(
-    z.object({
-      ifname: z.string().min(1).max(15),
-      ifindex: z.number().int().positive(),
-      id: z.number().int().nonnegative(),
-      threaded: z.enum(KERNEL_THREADED_NAMES),
-      pid: z.number().int().positive().nullable(),
-      rxQueues: z.array(z.number().int().nonnegative()).default([]),
-      irq: z.number().int().nonnegative().nullable().default(null),
-      cpus: z.array(z.number().int().nonnegative()).nullable().default(null),
-    }),
-  ),
-  queues: z
-    .array(
+function fixtureSchema(z: typeof Zod.z) {
+  return z.object({
+    napis: z.array(
       z.object({
+        ifname: z.string().min(1).max(15),
         ifindex: z.number().int().positive(),
-        queue: z.number().int().nonnegative(),
-        rxPackets: z.number().nonnegative(),
-        rxBytes: z.number().nonnegative(),
-        rxDrops: z.number().nonnegative().nullable().default(null),
+        id: z.number().int().nonnegative(),
+        threaded: z.enum(KERNEL_THREADED_NAMES),
+        pid: z.number().int().positive().nullable(),
+        rxQueues: z.array(z.number().int().nonnegative()).default([]),
+        irq: z.number().int().nonnegative().nullable().default(null),
+        cpus: z.array(z.number().int().nonnegative()).nullable().default(null),
       }),
-    )
-    .default([]),
-});
+    ),
+    queues: z
+      .array(
+        z.object({
+          ifindex: z.number().int().positive(),
+          queue: z.number().int().nonnegative(),
+          rxPackets: z.number().nonnegative(),
+          rxBytes: z.number().nonnegative(),
+          rxDrops: z.number().nonnegative().nullable().default(null),
+        }),
+      )
+      .default([]),
+  });
+}
 
-export type NapiFixture = z.input<typeof FixtureSchema>;
+export type NapiFixture = Zod.z.input<ReturnType<typeof fixtureSchema>>;
+
+/**
+ * zod is loaded on first use: only fixture trees need it, and it is the largest module a live
+ * `napilab top` or exporter would otherwise keep in its heap for days (about 3 MB of 8).
+ */
+let schema: ReturnType<typeof fixtureSchema> | undefined;
+function loadFixtureSchema(): ReturnType<typeof fixtureSchema> {
+  schema ??= fixtureSchema((createRequire(import.meta.url)("zod") as typeof Zod).z);
+  return schema;
+}
 
 /** NAPI instances listed in a fixture tree's napilab-napis.json, validated; re-read on every call. */
 export function fixtureNapiSource(procRoot: string): NapiSource {
@@ -169,7 +182,7 @@ export function fixtureNapiSource(procRoot: string): NapiSource {
       } catch (err) {
         throw new InputError(`${path}: not JSON (${(err as Error).message})`);
       }
-      const r = FixtureSchema.safeParse(json);
+      const r = loadFixtureSchema().safeParse(json);
       if (!r.success) {
         const issue = r.error.issues[0];
         throw new InputError(`${path}: ${issue?.path.join(".") || "(root)"}: ${issue?.message}`);

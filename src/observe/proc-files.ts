@@ -87,6 +87,11 @@ export class ProcFiles {
     return text;
   }
 
+  /** Whether `path` is kept open (read by the last sample and still there). */
+  isOpen(path: string): boolean {
+    return this.fds.has(path);
+  }
+
   /** Close files not read since the previous sweep (their tasks are gone or no longer observed). */
   sweep(): void {
     for (const [path, e] of this.fds) {

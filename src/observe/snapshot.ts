@@ -9,7 +9,7 @@ import type { NapiRecord, NapiSource } from "./napi-source.js";
 import { type CpuStat, parseCpuStat } from "./parse-cpu-stat.js";
 import { type DevCounters, parseNetDev } from "./parse-net-dev.js";
 import { parseUdpSnmp, type UdpCounters } from "./parse-snmp.js";
-import { parseSoftirqs } from "./parse-softirqs.js";
+import { parseSoftirqRow } from "./parse-softirqs.js";
 import { parseSoftnet, type SoftnetCpu } from "./parse-softnet.js";
 import { parseTaskSchedstat, parseTaskStat, type TaskSchedstat, type TaskStat } from "./parse-task.js";
 import { type ProcFiles, type ProcTree, readProcText } from "./proc-files.js";
@@ -98,13 +98,15 @@ export function takeSnapshot(o: SnapshotOptions): Snapshot {
   const { napis, queues, note } = o.source.read();
   const f = o.files;
   const cpuStat = parseCpuStat(f.read(`${root}/stat`, true) ?? "");
-  const netRx = parseSoftirqs(f.read(`${root}/softirqs`, true) ?? "").get("NET_RX") ?? new Map();
+  const netRx = parseSoftirqRow(f.read(`${root}/softirqs`, true) ?? "", "NET_RX") ?? new Map();
   const softnet = parseSoftnet(f.read(`${root}/net/softnet_stat`) ?? "");
   // /proc/thread-self/net shows the namespace of the reading thread at open: open it from inside
-  const [devText, snmpText] = withNetns(o.netns, () => [
-    readProcText(`${o.tree.netDir}/dev`),
-    readProcText(`${o.tree.netDir}/snmp`),
-  ]);
+  // (once: the files stay open, bound to that namespace, and are re-read in place)
+  const devPath = `${o.tree.netDir}/dev`;
+  const snmpPath = `${o.tree.netDir}/snmp`;
+  const readNet = () => [f.read(devPath), f.read(snmpPath)];
+  const [devText, snmpText] =
+    f.isOpen(devPath) && f.isOpen(snmpPath) ? readNet() : withNetns(o.netns, readNet);
   const ksoftirqd = new Map<number, TaskSample>();
   for (const [cpu, pid] of o.ksoftirqd) ksoftirqd.set(cpu, sampleTask(f, root, pid, false));
   const samples: NapiSample[] = napis.map((n) => ({

@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { parseCpuStat } from "../../src/observe/parse-cpu-stat.js";
 import { parseNetDev } from "../../src/observe/parse-net-dev.js";
 import { parseUdpSnmp } from "../../src/observe/parse-snmp.js";
-import { parseSoftirqs } from "../../src/observe/parse-softirqs.js";
+import { parseSoftirqRow, parseSoftirqs } from "../../src/observe/parse-softirqs.js";
 import { parseSoftnet } from "../../src/observe/parse-softnet.js";
 import { parseTaskSchedstat, parseTaskStat, parseTaskStatus } from "../../src/observe/parse-task.js";
 
@@ -137,6 +137,7 @@ describe("observe parsers, fuzzed", () => {
         for (const v of parseSoftnet(text).values()) assert.ok(finiteCounters(v));
         for (const row of parseSoftirqs(text).values())
           for (const v of row.values()) assert.ok(Number.isFinite(v) && v >= 0);
+        assert.deepEqual(parseSoftirqRow(text, "NET_RX"), parseSoftirqs(text).get("NET_RX"));
         for (const v of parseNetDev(text).values()) assert.ok(finiteCounters(v));
         const u = parseUdpSnmp(text);
         if (u) assert.ok(finiteCounters(u));
@@ -164,7 +165,8 @@ describe("observe parsers, fuzzed", () => {
           const mangled = text.slice(0, i) + insert + text.slice(i + (cut % 5));
           parseCpuStat(mangled);
           parseSoftnet(mangled);
-          parseSoftirqs(mangled);
+          // the sampler's one-row reader agrees with the whole-table parser, whatever the damage
+          assert.deepEqual(parseSoftirqRow(mangled, "NET_RX"), parseSoftirqs(mangled).get("NET_RX"));
           parseNetDev(mangled);
           parseUdpSnmp(mangled);
           parseTaskStat(mangled);
@@ -229,6 +231,7 @@ describe("observe parsers, fuzzed", () => {
           // the kernel prints " %10u" per CPU (show_softirqs): always a space, even for wide numbers
           const net = `      NET_RX:${cpus.map((_, i) => ` ${String((values[i] as number[])[0]).padStart(10)}`).join("")}`;
           const rows = parseSoftirqs(`${head}\n${net}\n`).get("NET_RX");
+          assert.deepEqual(parseSoftirqRow(`${head}\n${net}\n`, "NET_RX"), rows);
           cpus.forEach((c, i) => {
             assert.equal(rows?.get(c), (values[i] as number[])[0]);
           });

@@ -4,6 +4,7 @@
  */
 import type { Command } from "@commander-js/extra-typings";
 import { DEFAULT_LISTEN, parseListen, startExporter } from "../../observe/exporter.js";
+import { observedCpuCount, tuneForLongRunning } from "../../observe/long-running.js";
 
 export function registerExporter(program: Command): void {
   program
@@ -33,6 +34,7 @@ export function registerExporter(program: Command): void {
     .action(async (o) => {
       const listen = parseListen(o.listen);
       const ex = await startExporter(listen, { netns: o.netns, procRoot: o.procRoot });
+      tuneForLongRunning(observedCpuCount(o.procRoot));
       const shown = ex.address.family === "IPv6" ? `[${ex.address.address}]` : ex.address.address;
       process.stderr.write(
         `napilab exporter: serving http://${shown}:${ex.address.port}/metrics (Ctrl-C stops)\n`,

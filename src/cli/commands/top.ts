@@ -5,6 +5,7 @@
 import type { Command } from "@commander-js/extra-typings";
 import { InputError } from "../../core/errors.js";
 import { formatDuration, parseDuration, parseInteger } from "../../core/units.js";
+import { observedCpuCount, tuneForLongRunning } from "../../observe/long-running.js";
 import { renderScreen, type SortKey } from "../../observe/render.js";
 import { measureOnce } from "../../observe/sampler.js";
 import { runTop } from "../../observe/top-live.js";
@@ -75,6 +76,7 @@ export function registerTop(program: Command): void {
         process.stdout.write(`${renderScreen(view, diagnoses, { sort }).join("\n")}\n`);
         return;
       }
+      tuneForLongRunning(observedCpuCount(o.procRoot));
       await runTop({ ...opts, intervalNs, sort, iterations });
     });
 }

@@ -42,6 +42,8 @@ export class NetlinkSocket {
   readonly fd: number;
   private seq = Math.floor(Date.now() / 1000) & 0xffffff;
   private closed = false;
+  /** The one-byte buffer the size probe peeks into: one per socket, not one per datagram. */
+  private readonly probe = Buffer.alloc(1);
 
   private constructor(fd: number) {
     this.fd = fd;
@@ -75,15 +77,16 @@ export class NetlinkSocket {
 
   private recvDatagram(): Buffer {
     // peek with MSG_TRUNC to learn the datagram's full size, then read it whole
-    const probe = Buffer.alloc(1);
-    let size = libc.recvfrom(this.fd, probe, 0, MSG_PEEK | MSG_TRUNC, null, null);
+    let size = libc.recvfrom(this.fd, this.probe, 0, MSG_PEEK | MSG_TRUNC, null, null);
     if (size < 0) {
       const e = lastErrno();
       if (e === 11) throw new SysError(`netlink: no reply within ${RECV_TIMEOUT_S}s`, e);
       throw new SysError("netlink recv", e);
     }
     size = Math.max(size, 16);
-    const buf = Buffer.alloc(size);
+    // uninitialised is fine: the kernel fills it and only the n bytes it wrote are kept (small
+    // datagrams come from Node's buffer pool instead of an allocation each)
+    const buf = Buffer.allocUnsafe(size);
     const n = check("netlink recv", libc.recvfrom(this.fd, buf, size, 0, null, null));
     return buf.subarray(0, n);
   }
