@@ -24,12 +24,14 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir "$I"
+echo 0 > "$I/tracing_on" # an instance starts on
 echo 65536 > "$I/buffer_size_kb"
 echo mono > "$I/trace_clock"
 for e in $EVENTS; do echo 1 > "$I/events/$e/enable"; done
 npx tsx src/cli/main.ts bench --modes "$MODE" --sizes "$SIZE" --flows "$FLOWS" --duration 6s --no-save &
 BENCH=$!
 sleep 4.5
+echo > "$I/trace"
 echo 1 > "$I/tracing_on"; sleep 1; echo 0 > "$I/tracing_on"
 cat "$I/trace" > "$OUT"
 wait $BENCH
