@@ -119,7 +119,7 @@ export interface SplitPoint {
    * The measured share is /proc/stat's tick sample, not a time: without IRQ time accounting a tick
    * is charged whole to the context it is taken in (account_process_tick), and on this project's VM
    * a tick due while an IPI is on its way to the CPU is taken right after it, in the softirq its
-   * irq_exit starts (the rx CPU's softirq reads 88-97% where ftrace measures 12-30% softirq time).
+   * irq_exit starts (the rx CPU's softirq reads 88-97% where ftrace measures 12-33% softirq time).
    * The model reports the same sample (Cpu.tickSoftirqNs); the flag lets the summary leave these
    * parts out. Softirq and hardirq shares on such a host.
    */

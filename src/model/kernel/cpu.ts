@@ -156,7 +156,7 @@ export class Cpu {
   /**
    * An IPI from another CPU whose handler raises NET_RX (RPS kick, skb defer kick), taken latencyNs
    * later (at once when 0). On a guest the tick waits with it: ftrace on this project's Firecracker VM
-   * shows 70-80% of the rx CPU's ticks taken right after an RPS IPI, in the softirq its irq_exit
+   * shows 57-81% of the rx CPU's ticks taken right after an RPS IPI, in the softirq its irq_exit
    * starts, so a tick due while an IPI is on its way is charged as softirq (see settle()).
    */
   sendIpi(action: IrqAction, latencyNs: number): void {
