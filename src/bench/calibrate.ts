@@ -117,9 +117,11 @@ export interface SplitPoint {
   model: number;
   /**
    * The measured share is /proc/stat's tick sample, not a time: without IRQ time accounting a tick
-   * is charged whole to the context it lands in, and ticks held back while interrupts are off land
-   * in the softirq that follows (the rx CPU's softirq reads 88-97% while its receivers' recv()
-   * calls alone take a third of it). Softirq and hardirq shares on such a host.
+   * is charged whole to the context it is taken in (account_process_tick), and on this project's VM
+   * a tick due while an IPI is on its way to the CPU is taken right after it, in the softirq its
+   * irq_exit starts (the rx CPU's softirq reads 88-97% where ftrace measures 12-33% softirq time).
+   * The model reports the same sample (Cpu.tickSoftirqNs); the flag lets the summary leave these
+   * parts out. Softirq and hardirq shares on such a host.
    */
   tickSampled: boolean;
 }
@@ -447,8 +449,9 @@ export function calibrate(result: BenchResult, opts: CalibrateOptions): Calibrat
     const rxBase = threaded.length > 0 ? threaded.reduce((s, c) => s + rxSoftirq(c), 0) / threaded.length : 0;
     let w2 = 0;
     let acc2 = 0;
-    // without IRQ time accounting the softirq share is tick-sampled (on a VM the ticks crowd after
-    // other interrupts); there, take the rx CPU's busy time less what the receivers' recv() calls cost
+    // without IRQ time accounting the softirq share is a tick sample, not a time (on this VM the rx
+    // CPU's ticks are taken after the RPS IPIs, in NET_RX); there, take the rx CPU's busy time less
+    // what the receivers' recv() calls cost
     const rxBusy = (c: Cell) =>
       rxCpus.reduce((s, cpu) => s + (c.perCpu.find((q) => q.cpu === cpu)?.busyPct ?? 0), 0);
     for (const c of softirqCells) {

@@ -193,8 +193,7 @@ export class RpsSink implements FrameSink {
       const bl = this.backlogs[c] as Backlog;
       const late = this.k.f.ipiLatencyNs ?? 0;
       // the IPI lands when the remote (v)CPU takes it: at once on bare metal, later on a guest
-      if (late > 0) this.k.q.after(late, () => bl.cpu.raiseIrq(bl.ipi));
-      else bl.cpu.raiseIrq(bl.ipi);
+      bl.cpu.sendIpi(bl.ipi, late);
     }
     return extra;
   }

@@ -74,8 +74,7 @@ export class SkbDeferList implements NapiDriver {
         this.kicks++;
         cost += this.k.f.ipiSendNs ?? 0;
         const late = this.k.f.ipiLatencyNs ?? 0;
-        if (late > 0) this.k.q.after(late, () => this.cpu.raiseIrq(this.ipi));
-        else this.cpu.raiseIrq(this.ipi);
+        this.cpu.sendIpi(this.ipi, late);
       }
     }
     return cost;

@@ -312,14 +312,15 @@ export function runBenchCell(o: BenchHostOptions): SimCell {
       (s, t) => (t.kind === kind && t.cpus?.length === 1 && t.cpu === cpu ? s + runNs(t) : s),
       0,
     );
-  // /proc/stat without CONFIG_IRQ_TIME_ACCOUNTING samples the context at each tick, and a tick never
-  // lands inside another hardirq (irqs are off there): hardirq time shows as 0, and the tick after
-  // it mostly finds the softirq that irq_exit started, so it is shown with the softirq time
+  // /proc/stat without CONFIG_IRQ_TIME_ACCOUNTING is a tick sample (account_process_tick ->
+  // account_system_time): the softirq share is the time a tick coming due would be charged as softirq
+  // (Cpu.tickSoftirqNs: in a softirq, in a hardirq whose exit runs one, or with an IPI on its way);
+  // a tick never lands inside a hardirq (irqs are off there), so hardirq shows as 0
   const tickSampled = f.irqTimeAccounting === 0;
   const perCpu: SimCpuSplit[] = k.cpus.map((cpu) => ({
     cpu: cpu.id,
     busyPct: round1(100 - (100 * cpu.idleNs) / o.durationNs),
-    softirqPct: pct(cpu.softirqNs + (tickSampled ? cpu.hardirqNs : 0)),
+    softirqPct: pct(tickSampled ? cpu.tickSoftirqNs : cpu.softirqNs),
     irqPct: tickSampled ? 0 : pct(cpu.hardirqNs),
     receiversPct: pct(onCpu("receiver", cpu.id)),
     senderPct: pct(onCpu("sender", cpu.id)),
