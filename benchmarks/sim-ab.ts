@@ -14,6 +14,7 @@
  */
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { floodCase, type SimMode, seedCells } from "./sim-cases.js";
 
 type FloodMod = typeof import("../src/model/scenarios/flood.js");
 type ProfileMod = typeof import("../src/model/profile.js");
@@ -33,7 +34,7 @@ const rounds = Math.max(1, Number(process.env.SIM_AB_ROUNDS ?? 5));
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
 interface Build {
-  flood: (mode: "softirq" | "threaded" | "busy-poll", ns: number, large: boolean) => number;
+  flood: (mode: SimMode, ns: number, large: boolean) => number;
   seed: () => Promise<void>;
 }
 
@@ -45,23 +46,9 @@ async function load(dir: string): Promise<Build> {
   const { SEED_CONFIGS } = (await import(url("model/scenarios/seed.js"))) as SeedMod;
   const profile = loadProfile("default");
   const seedProfile = loadProfile("seed-experiment");
-  const cells: { size: number; flows: number; config: (typeof SEED_CONFIGS)[number] }[] = [];
-  for (const size of [1, 64, 256, 1438, 4096, 64000])
-    for (const flows of [1, 25, 50, 100, 200])
-      for (const config of SEED_CONFIGS) cells.push({ size, flows, config });
+  const cells = seedCells(SEED_CONFIGS);
   return {
-    flood: (mode, d, large) =>
-      runFlood({
-        profile,
-        cpus: large ? 32 : 2,
-        queues: large ? 16 : undefined,
-        mode,
-        ratePps: large ? 10e6 : 2e6,
-        size: 64,
-        flows: large ? 1000 : 25,
-        durationNs: d,
-        warmupNs: 10e6,
-      }).sim.events,
+    flood: (mode, d, large) => runFlood({ profile, ...floodCase(mode, d, large) }).sim.events,
     seed: async () => {
       await runSeedCells(seedProfile, cells, 0);
     },

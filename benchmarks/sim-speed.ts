@@ -18,7 +18,8 @@
  */
 import v8 from "node:v8";
 
-type Mode = "softirq" | "threaded" | "busy-poll";
+import { floodCase, type SimMode as Mode, seedCells } from "./sim-cases.js";
+
 type FloodMod = typeof import("../src/model/scenarios/flood.js");
 type ProfileMod = typeof import("../src/model/profile.js");
 type ReproduceMod = typeof import("../src/model/scenarios/reproduce.js");
@@ -51,17 +52,7 @@ interface Sample {
 function flood(mode: Mode, ns: number, large = false): Sample {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const r = runFlood({
-    profile,
-    cpus: large ? 32 : 2,
-    queues: large ? 16 : undefined,
-    mode,
-    ratePps: large ? 10e6 : 2e6,
-    size: 64,
-    flows: large ? 1000 : 25,
-    durationNs: ns,
-    warmupNs: 10e6,
-  });
+  const r = runFlood({ profile, ...floodCase(mode, ns, large) });
   const wallMs = performance.now() - t0;
   const c = process.cpuUsage(c0);
   return {
@@ -133,10 +124,7 @@ for (const mode of ["threaded", "softirq"] as const) {
 
 if (process.env.SIM_BENCH_SEED !== "0") {
   const seedProfile = loadProfile("seed-experiment");
-  const cells = [];
-  for (const size of [1, 64, 256, 1438, 4096, 64000])
-    for (const flows of [1, 25, 50, 100, 200])
-      for (const config of SEED_CONFIGS) cells.push({ size, flows, config });
+  const cells = seedCells(SEED_CONFIGS);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   await runSeedCells(seedProfile, cells, 0);
