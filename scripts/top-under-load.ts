@@ -5,10 +5,12 @@
  * find by hand), floods it with napilab's own generator from CPU 1, runs the built `napilab top
  * --netns` in tmux, prints the screen after a few refreshes, and removes everything it made.
  * Env: DEMO_LAYOUT=spread puts one kthread per CPU instead; DEMO_SECONDS (default 5) how long top runs.
- * Needs root, tmux and `npm run build`.
+ * Needs root, tmux and `npm run build`. A run killed with SIGKILL cannot clean up: the next run
+ * removes what such a run left (namespaces napilab-demo-<pid>-*, tmux server napilab-demo-<pid>,
+ * for pids no longer alive).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { createBed, startSender } from "../test/observe/traffic-bed.js";
 
 const cli = new URL("../dist/cli/main.js", import.meta.url).pathname;
@@ -19,7 +21,15 @@ const socket = `napilab-demo-${process.pid}`;
 const tmux = (...args: string[]) => spawnSync("tmux", ["-L", socket, ...args], { encoding: "utf8" });
 const napilab = (...args: string[]) => execFileSync(process.execPath, [cli, ...args], { stdio: "pipe" });
 
-const bed = createBed(2);
+const alive = (pid: number) => existsSync(`/proc/${pid}`);
+for (const ns of existsSync("/run/netns") ? readdirSync("/run/netns") : []) {
+  const pid = Number(/^napilab-demo-(\d+)-/.exec(ns)?.[1]);
+  if (pid && !alive(pid)) {
+    spawnSync("tmux", ["-L", `napilab-demo-${pid}`, "kill-server"]);
+    spawnSync("ip", ["netns", "del", ns]);
+  }
+}
+const bed = createBed(2, "napilab-demo");
 let sender: Awaited<ReturnType<typeof startSender>> | undefined;
 const cleanup = () => {
   tmux("kill-server");

@@ -23,8 +23,8 @@ export interface ObserveBed {
 const ip = (...args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
 
 /** The linux tests' veth bed (va -> vb, GRO on vb), plus addresses, loopback and TSO off for traffic. */
-export function createBed(rxQueues = 2): ObserveBed {
-  const bed = createVethBed(rxQueues);
+export function createBed(rxQueues = 2, prefix?: string): ObserveBed {
+  const bed = createVethBed(rxQueues, prefix);
   const [tx, rx] = [bed.nsA, bed.nsB];
   try {
     ip("-n", tx, "addr", "add", `${TX_ADDR}/30`, "dev", "va");
