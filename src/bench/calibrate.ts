@@ -317,9 +317,9 @@ export function calibrate(result: BenchResult, opts: CalibrateOptions): Calibrat
   const txCpus = parseCpuList(result.options.txCpus);
   const hostCpus = Math.max(...rxCpus, ...txCpus) + 1;
   const measuredCpus = [...new Set([...rxCpus, ...txCpus])];
-  // other work in a cell, summed over the rx and tx CPUs, recomputed per CPU: without IRQ time
-  // accounting the bench's OTHER% subtracts softirq time that is already inside its tasks' schedstat
-  // and so reads 0 in softirq cells whose CPUs other work did use (sender or receivers waiting)
+  // other work in a cell, summed over the rx and tx CPUs, recomputed per CPU (the figure the replay
+  // uses): results saved before the bench's OTHER% knew about IRQ time accounting subtract softirq
+  // time that is already inside the tasks' schedstat and read 0 where other work did use the CPUs
   const otherPct = (c: Cell) => {
     const w = otherWorkOf(c, hostCpus, result.host.irqTimeAccounting !== false);
     return measuredCpus.reduce((s, cpu) => s + (w[cpu] ?? 0), 0);

@@ -175,6 +175,12 @@ export interface Placement {
   napiCpus: number[] | null;
   napiName: string | null;
   napiPid: number | null;
+  /**
+   * CONFIG_IRQ_TIME_ACCOUNTING (procfs irqTimeAccounting; null: unknown, taken as on). Without it
+   * the tasks' schedstat run time already holds the softirqs and irqs that ran while they were
+   * current, so other work is busy time less ksoftirqd and the bench's tasks only.
+   */
+  irqTimeAccounting?: boolean | null;
 }
 
 /** Turn two snapshots into the cell's figures. */
@@ -222,7 +228,11 @@ export function measure(a: Snapshot, b: Snapshot, place: Placement): CellMeasure
   }
   perCpu.sort((x, y) => x.cpu - y.cpu);
   const measured = perCpu.filter((p) => place.rxCpus.includes(p.cpu) || place.txCpus.includes(p.cpu));
-  const busy = measured.reduce((acc, p) => acc + p.busyPct - p.softirqPct - p.irqPct - p.ksoftirqdPct, 0);
+  const irqApart = place.irqTimeAccounting !== false;
+  const busy = measured.reduce(
+    (acc, p) => acc + p.busyPct - p.ksoftirqdPct - (irqApart ? p.softirqPct + p.irqPct : 0),
+    0,
+  );
   const ours = pct(recv.runNs + send.runNs + napi.runNs, elapsedNs);
   const foreignPct = Math.max(0, Math.round((busy - ours) * 10) / 10);
   const sw0 = a.napiSwitches;

@@ -136,6 +136,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
   const lock = lockForRun();
 
   const runId = newRunId(opts.runIdPrefix ?? "");
+  const hostIrqAccounting = irqTimeAccounting();
   const controller = new AbortController();
   let signalled: NodeJS.Signals | undefined;
   let cleaned = false;
@@ -189,7 +190,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
         kernel: release(),
         onlineCpus: onlineCpusText(),
         node: process.version,
-        irqTimeAccounting: irqTimeAccounting(),
+        irqTimeAccounting: hostIrqAccounting,
       },
       options: {
         modes: opts.modes,
@@ -289,6 +290,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
           napiCpus: setup.kthreadCpus,
           napiName: setup.kthreadName,
           napiPid: setup.kthreadPid,
+          irqTimeAccounting: hostIrqAccounting,
         });
         cells.push({
           mode: c.mode,

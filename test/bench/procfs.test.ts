@@ -137,6 +137,19 @@ describe("cell measure", () => {
       measure(a, idleB, { rxCpus: [1], txCpus: [0], napiCpus: [1], napiName: null, napiPid: 42 }).foreignPct,
       35,
     );
+    // without IRQ time accounting the 15% softirq is already inside the tasks' schedstat (and a
+    // tick sample besides): subtracted once, not twice
+    assert.equal(
+      measure(a, idleB, {
+        rxCpus: [1],
+        txCpus: [0],
+        napiCpus: [1],
+        napiName: null,
+        napiPid: 42,
+        irqTimeAccounting: false,
+      }).foreignPct,
+      50,
+    );
   });
 });
 
